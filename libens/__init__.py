@@ -1,0 +1,3 @@
+"""libens: dynamic ensembles of calculations."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,145 @@
+"""Local comms: one ``multiprocessing`` process per worker, linked to the manager by a pipe.
+
+The manager waits on every pipe and every process sentinel at once, so a worker that dies
+is noticed as soon as the operating system reports it.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+from collections.abc import Iterable
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from libens.comms.base import Comms, PeerLost, WorkerMain, WorkerPool
+from libens.comms.pipes import ConnectionChannel, start_inproc_worker
+from libens.errors import ChannelClosed
+
+
+def _process_main(conn: Connection, worker_id: int, worker_main: WorkerMain) -> None:
+    try:
+        worker_main(ConnectionChannel(conn), worker_id)
+    finally:
+        conn.close()
+
+
+class ConnectionPool(WorkerPool):
+    """Workers behind ``Connection`` objects; waits with ``multiprocessing.connection.wait``.
+
+    ``sentinels`` maps a worker to a waitable that becomes ready when it dies (a process
+    sentinel); threads in this process have none (their pipe closes when they end).
+    """
+
+    def __init__(
+        self,
+        conns: dict[int, Connection],
+        sentinels: dict[int, Any],
+        processes: list[Any],
+        threads: list[threading.Thread],
+    ) -> None:
+        self._conns = conns
+        self._processes = processes
+        self._threads = threads
+        self._owner: dict[Any, int] = {c: w for w, c in conns.items()}
+        self._sentinel_owner: dict[Any, int] = {s: w for w, s in sentinels.items()}
+        self._lost: set[int] = set()
+
+    @property
+    def worker_ids(self) -> list[int]:
+        return sorted(self._conns)
+
+    def send(self, worker_id: int, msg: Any) -> None:
+        try:
+            self._conns[worker_id].send(msg)
+        except (OSError, ValueError) as e:
+            raise ChannelClosed(f"worker {worker_id} is gone: {e}") from e
+
+    def recv_any(self, timeout: float | None = None) -> list[tuple[int, Any]]:
+        waitables = list(self._owner) + list(self._sentinel_owner)
+        if not waitables:
+            return []
+        out: list[tuple[int, Any]] = []
+        for obj in wait(waitables, timeout):
+            if obj in self._owner:
+                wid = self._owner[obj]
+                try:
+                    while True:
+                        out.append((wid, obj.recv()))
+                        if not obj.poll():
+                            break
+                except (EOFError, OSError):
+                    self._lose(wid, "its connection closed")
+                    out.append((wid, PeerLost("connection closed")))
+            else:
+                wid = self._sentinel_owner.pop(obj)
+                conn = self._conns[wid]
+                if wid not in self._lost and conn in self._owner and conn.poll():
+                    continue  # read what it sent before dying; the EOF reports the loss
+                if wid not in self._lost:
+                    self._lose(wid, "its process exited")
+                    out.append((wid, PeerLost(self._exit_reason(wid))))
+        return out
+
+    def _lose(self, wid: int, _why: str) -> None:
+        self._lost.add(wid)
+        conn = self._conns[wid]
+        self._owner.pop(conn, None)
+        for s, w in list(self._sentinel_owner.items()):
+            if w == wid:
+                del self._sentinel_owner[s]
+
+    def _exit_reason(self, wid: int) -> str:
+        for p in self._processes:
+            if p.name == f"libens-worker-{wid}":
+                p.join(0.5)
+                return f"process {p.pid} exited with code {p.exitcode}"
+        return "process exited"
+
+    def close(self, timeout: float = 5.0) -> None:
+        for p in self._processes:
+            p.join(timeout)
+        for p in self._processes:
+            if p.is_alive():
+                p.terminate()
+                p.join(1.0)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        for t in self._threads:
+            t.join(timeout)
+        for c in self._conns.values():
+            c.close()
+
+
+class LocalComms(Comms):
+    """Workers as local processes (``start_method``: fork, spawn or forkserver)."""
+
+    def __init__(self, start_method: str | None = None, **_: Any) -> None:
+        self.start_method = start_method
+
+    def open_pool(
+        self, nworkers: int, worker_main: WorkerMain, inproc_ids: Iterable[int] = ()
+    ) -> WorkerPool:
+        ctx = mp.get_context(self.start_method)
+        conns: dict[int, Connection] = {}
+        sentinels: dict[int, Any] = {}
+        processes = []
+        for wid in range(1, nworkers + 1):
+            manager_end, worker_end = ctx.Pipe(duplex=True)
+            p = ctx.Process(
+                target=_process_main,
+                args=(worker_end, wid, worker_main),
+                name=f"libens-worker-{wid}",
+                daemon=True,
+            )
+            p.start()
+            worker_end.close()
+            conns[wid] = manager_end
+            sentinels[wid] = p.sentinel
+            processes.append(p)
+        threads = []
+        for wid in inproc_ids:
+            conns[wid], thread = start_inproc_worker(wid, worker_main)
+            threads.append(thread)
+        return ConnectionPool(conns, sentinels, processes, threads)

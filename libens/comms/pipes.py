@@ -1,0 +1,64 @@
+"""Channels over ``multiprocessing`` connections, and in-process worker threads on a pipe.
+
+Shared by the backends whose manager waits on file descriptors (local, tcp, mpi's
+in-process generator): a ``Connection`` is waitable with ``multiprocessing.connection.wait``
+and with ``selectors``.
+"""
+
+from __future__ import annotations
+
+import threading
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
+from typing import Any
+
+from libens.comms.base import Channel, WorkerMain
+from libens.errors import ChannelClosed, ChannelTimeout
+
+
+class ConnectionChannel(Channel):
+    """A Channel over one end of a ``multiprocessing`` Pipe (or any Connection)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def send(self, msg: Any) -> None:
+        try:
+            self.conn.send(msg)
+        except (OSError, ValueError) as e:
+            raise ChannelClosed(f"peer is gone: {e}") from e
+
+    def recv(self, timeout: float | None = None) -> Any:
+        if timeout is not None and not self.conn.poll(timeout):
+            raise ChannelTimeout(f"no message within {timeout} s")
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError) as e:
+            raise ChannelClosed("peer closed the connection") from e
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        try:
+            return self.conn.poll(timeout)
+        except (EOFError, OSError):
+            return True
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def start_inproc_worker(worker_id: int, worker_main: WorkerMain) -> tuple[Connection, threading.Thread]:
+    """Run ``worker_main`` in a daemon thread of this process, linked by a pipe.
+
+    Returns the manager's end of the pipe and the thread.
+    """
+    manager_end, worker_end = Pipe(duplex=True)
+
+    def main() -> None:
+        try:
+            worker_main(ConnectionChannel(worker_end), worker_id)
+        finally:
+            worker_end.close()
+
+    thread = threading.Thread(target=main, name=f"libens-worker-{worker_id}", daemon=True)
+    thread.start()
+    return manager_end, thread

@@ -1,0 +1,31 @@
+"""Transport backends looked up by name; a backend's module is imported only when used."""
+
+from __future__ import annotations
+
+import importlib
+
+from libens.comms.base import Comms
+from libens.errors import CommError
+
+_BACKENDS = {
+    "local": ("libens.comms.local", "LocalComms"),
+    "threads": ("libens.comms.threads", "ThreadComms"),
+    "mpi": ("libens.comms.mpi", "MPIComms"),
+    "tcp": ("libens.comms.tcp", "TCPComms"),
+}
+
+
+def names() -> list[str]:
+    """Names of all known backends."""
+    return list(_BACKENDS)
+
+
+def get(name: str) -> type[Comms]:
+    """Return the backend class registered as ``name``."""
+    try:
+        module_name, class_name = _BACKENDS[name]
+    except KeyError:
+        raise CommError(
+            f"unknown comms {name!r}: LibeSpecs.comms must be one of {', '.join(_BACKENDS)}"
+        ) from None
+    return getattr(importlib.import_module(module_name), class_name)
