@@ -1,0 +1,184 @@
+"""AllocSupport: the helpers allocation policies use to find idle workers, pick points and
+build work orders (libEnsemble's API). Point selection reads the manager's index sets from
+``libE_info`` so the shipped policies never scan the whole history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
+
+WORKER_DTYPE = [
+    ("worker_id", int),
+    ("gen_worker", bool),
+    ("active", int),
+    ("persis_state", int),
+    ("active_recv", bool),
+    ("gen_started_time", float),
+    ("zero_resource_worker", bool),
+]
+
+
+def _rows(H_rows: Iterable[int] | npt.NDArray) -> npt.NDArray[np.int64]:
+    if isinstance(H_rows, range):
+        return np.arange(H_rows.start, H_rows.stop, H_rows.step, dtype=np.int64)
+    return np.atleast_1d(np.asarray(H_rows, dtype=np.int64))
+
+
+class AllocSupport:
+    """Read-only helpers over the worker array ``W`` and the manager's index sets."""
+
+    def __init__(
+        self,
+        W: np.ndarray,
+        manage_resources: bool = False,
+        persis_info: dict | None = None,
+        libE_info: dict | None = None,
+        user_resources: Any = None,
+        user_scheduler: Any = None,
+    ) -> None:
+        self.W = W
+        self.persis_info = persis_info if persis_info is not None else {}
+        self.libE_info = libE_info if libE_info is not None else {}
+        self._pending_iter: Iterator[int] | None = None
+        self._taken: set[int] = set()
+
+    def avail_worker_ids(
+        self,
+        persistent: int | None = None,
+        active_recv: bool = False,
+        zero_resource_workers: bool | None = None,
+        gen_workers: bool | None = None,
+    ) -> list[int]:
+        """Ids of workers free for work, filtered like libEnsemble's AllocSupport."""
+        W = self.W
+        mask = W["active_recv"] if active_recv else W["active"] == 0
+        if persistent is not None:
+            mask = mask & (W["persis_state"] == persistent)
+        if zero_resource_workers is not None and W["zero_resource_worker"].any():
+            mask = mask & (W["zero_resource_worker"] == zero_resource_workers)
+        if gen_workers is not None and W["gen_worker"].any() and not W["gen_worker"].all():
+            mask = mask & (W["gen_worker"] == gen_workers)
+        return W["worker_id"][mask].tolist()
+
+    def avail_gen_worker_ids(
+        self,
+        persistent: int | None = None,
+        active_recv: bool = False,
+        zero_resource_workers: bool | None = None,
+    ) -> list[int]:
+        """Idle workers allowed to run generators (all, unless ``gen_workers`` restricts)."""
+        return self.avail_worker_ids(persistent, active_recv, zero_resource_workers, True)
+
+    def count_gens(self) -> int:
+        """Number of workers running a generator (persistent or not)."""
+        return int(np.sum(self.W["active"] == EVAL_GEN_TAG))
+
+    def test_any_gen(self) -> bool:
+        """True if any worker runs a generator."""
+        return self.count_gens() > 0
+
+    def count_persis_gens(self) -> int:
+        """Number of persistent generators running."""
+        return int(np.sum(self.W["persis_state"] == EVAL_GEN_TAG))
+
+    def sim_work(self, wid: int, H: np.ndarray, H_fields: list[str], H_rows: Any,
+                 persis_info: dict | None, **libE_info: Any) -> dict:
+        """A simulation work order for worker ``wid``."""
+        libE_info["H_rows"] = _rows(H_rows)
+        return {"H_fields": H_fields, "persis_info": persis_info, "tag": EVAL_SIM_TAG,
+                "libE_info": libE_info}
+
+    def gen_work(self, wid: int, H_fields: list[str], H_rows: Any,
+                 persis_info: dict | None, **libE_info: Any) -> dict:
+        """A generator work order for worker ``wid`` (``persistent=True`` for a long-lived one)."""
+        libE_info["H_rows"] = _rows(H_rows)
+        return {"H_fields": H_fields, "persis_info": persis_info, "tag": EVAL_GEN_TAG,
+                "libE_info": libE_info}
+
+    def take_points(self, H: np.ndarray, batch: bool = False) -> npt.NDArray[np.int64]:
+        """Next pending point(s) to evaluate, from the manager's pending set: the lowest
+        ``priority`` first when that field exists (all of equal priority when ``batch``),
+        else in generation order. Points already taken by this instance are skipped."""
+        pending = self.libE_info.get("pending_sim_ids")
+        if pending is None:
+            return self._scan_points(H, batch)
+        if "priority" in H.dtype.names:
+            avail = np.fromiter((i for i in pending if i not in self._taken), dtype=np.int64)
+            if not len(avail):
+                return avail
+            pr = H["priority"][avail]
+            top = pr.max()
+            chosen = avail[pr == top] if batch else avail[[int(np.argmax(pr))]]
+        else:
+            chosen = np.array(self._next_pending(pending), dtype=np.int64)
+        self._taken.update(chosen.tolist())
+        return chosen
+
+    def pending_left(self) -> bool:
+        """True while pending points remain that this instance has not taken."""
+        pending = self.libE_info.get("pending_sim_ids")
+        return len(pending) > len(self._taken) if pending is not None else True
+
+    def _next_pending(self, pending: dict[int, None]) -> list[int]:
+        if self._pending_iter is None:
+            self._pending_iter = iter(pending)
+        for i in self._pending_iter:
+            if i not in self._taken:
+                return [i]
+        return []
+
+    def _scan_points(self, H: np.ndarray, batch: bool) -> npt.NDArray[np.int64]:
+        avail = ~H["sim_started"] & ~H["cancel_requested"]
+        if self._taken:
+            avail[list(self._taken)] = False
+        return self.points_by_priority(H, avail, batch)
+
+    def points_by_priority(self, H: np.ndarray, points_avail: npt.NDArray[np.bool_],
+                           batch: bool = False) -> npt.NDArray[np.int64]:
+        """libEnsemble's selection over a boolean mask: highest ``priority`` first."""
+        if "priority" in H.dtype.names:
+            pr = H["priority"][points_avail]
+            if not len(pr):
+                return np.zeros(0, dtype=np.int64)
+            if batch:
+                q = points_avail & (H["priority"] == pr.max())
+            else:
+                q = np.zeros(len(H), bool)
+                q[np.nonzero(points_avail)[0][np.argmax(pr)]] = True
+        else:
+            nz = np.nonzero(points_avail)[0]
+            q = nz[:1]
+            return q.astype(np.int64)
+        return np.nonzero(q)[0].astype(np.int64)
+
+    def all_sim_started(self, H: np.ndarray, pt_filter: Any = None, low_bound: int | None = None) -> bool:
+        """True when every (filtered) point has started."""
+        H = H[low_bound:] if low_bound is not None else H
+        ok = H["sim_started"] | H["cancel_requested"]
+        return bool(np.all(ok if pt_filter is None else ok[pt_filter]))
+
+    def all_sim_ended(self, H: np.ndarray, pt_filter: Any = None, low_bound: int | None = None) -> bool:
+        """True when every (filtered) point has ended or was cancelled before starting."""
+        H = H[low_bound:] if low_bound is not None else H
+        ok = H["sim_ended"] | (H["cancel_requested"] & ~H["sim_started"])
+        return bool(np.all(ok if pt_filter is None else ok[pt_filter]))
+
+    def all_gen_informed(self, H: np.ndarray, pt_filter: Any = None, low_bound: int | None = None) -> bool:
+        """True when the generator was told about every (filtered) point."""
+        H = H[low_bound:] if low_bound is not None else H
+        ok = H["gen_informed"]
+        return bool(np.all(ok if pt_filter is None else ok[pt_filter]))
+
+    def uninformed_ids(self, gen_worker: int) -> npt.NDArray[np.int64]:
+        """Ended points made by ``gen_worker`` that it has not been told about (O(result))."""
+        u = self.libE_info.get("uninformed_sim_ids", {}).get(gen_worker)
+        return np.fromiter(u, dtype=np.int64) if u else np.zeros(0, dtype=np.int64)
+
+    def outstanding(self, gen_worker: int) -> int:
+        """Points made by ``gen_worker`` still to be evaluated or running."""
+        return self.libE_info.get("outstanding", {}).get(gen_worker, 0)

@@ -1,0 +1,269 @@
+"""The history: one structured array, one row per point, plus index sets that let the manager
+and the shipped allocation policies work in O(batch) per event instead of scanning all rows.
+
+Index sets (plain dicts used as insertion-ordered sets):
+- ``pending``: generated, not yet given to a simulation, not cancelled;
+- ``uninformed[gen_worker]``: simulation ended, generator not yet told;
+- ``outstanding[gen_worker]``: generated and not yet ended (cancelled-unstarted rows excluded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from libens.errors import GeneratorError, SimulatorError
+
+RESERVED_FIELDS: list[tuple[str, type]] = [
+    ("sim_id", int),
+    ("gen_worker", int),
+    ("gen_started_time", float),
+    ("gen_ended_time", float),
+    ("sim_worker", int),
+    ("sim_started", bool),
+    ("sim_started_time", float),
+    ("sim_ended", bool),
+    ("sim_ended_time", float),
+    ("gen_informed", bool),
+    ("gen_informed_time", float),
+    ("cancel_requested", bool),
+    ("kill_sent", bool),
+]
+RESERVED_NAMES = frozenset(name for name, _ in RESERVED_FIELDS)
+_UNSET_TIMES = ("sim_started_time", "sim_ended_time", "gen_informed_time")
+
+IdArray = npt.NDArray[np.int64]
+
+
+def build_dtype(*field_lists: Iterable[tuple]) -> np.dtype:
+    """Reserved fields, then user fields in order of first appearance (later duplicates must
+    agree with the first)."""
+    seen: dict[str, tuple] = {}
+    for fields in (RESERVED_FIELDS, *field_lists):
+        for spec in fields:
+            name = spec[0]
+            if name not in seen:
+                seen[name] = tuple(spec)
+            elif np.dtype([spec]) != np.dtype([seen[name]]) and name not in RESERVED_NAMES:
+                raise SimulatorError(
+                    f"field {name!r} is declared twice with different dtypes: "
+                    f"{seen[name][1:]} and {tuple(spec)[1:]}; make the specs agree"
+                )
+    return np.dtype(list(seen.values()))
+
+
+def subarray(H: np.ndarray, fields: Sequence[str], rows: IdArray) -> np.ndarray:
+    """A packed copy of ``H[fields][rows]`` (no padding bytes travel)."""
+    out = np.empty(len(rows), dtype=[(f, H.dtype.fields[f][0]) for f in fields])
+    for f in fields:
+        out[f] = H[f][rows]
+    return out
+
+
+class History:
+    """The manager's history array; grows by doubling (amortized O(1) append)."""
+
+    def __init__(self, dtype: np.dtype, H0: np.ndarray | None = None, capacity: int = 1024) -> None:
+        if H0 is not None and len(H0):
+            dtype = build_dtype(_descr(dtype), _descr(H0.dtype))
+        self._H = self._blank(dtype, max(capacity, 2 * len(H0) if H0 is not None else 0))
+        self.n = 0
+        self.pending: dict[int, None] = {}
+        self.uninformed: dict[int, dict[int, None]] = {}
+        self.outstanding: dict[int, int] = {}
+        self.sim_started_count = 0
+        self.sim_ended_count = 0
+        self.gen_informed_count = 0
+        self.offset = 0
+        if H0 is not None and len(H0):
+            self._load_H0(H0)
+
+    @staticmethod
+    def _blank(dtype: np.dtype, n: int) -> np.ndarray:
+        H = np.zeros(n, dtype=dtype)
+        H["sim_id"] = -1
+        for f in _UNSET_TIMES:
+            H[f] = np.inf
+        return H
+
+    @property
+    def H(self) -> np.ndarray:
+        """The live rows (a view: no copy)."""
+        return self._H[: self.n]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._H.dtype
+
+    def _load_H0(self, H0: np.ndarray) -> None:
+        n = len(H0)
+        self._reserve(n)
+        H = self._H
+        for f in H0.dtype.names:
+            H[f][:n] = H0[f]
+        H["sim_id"][:n] = np.arange(n)
+        names = H0.dtype.names
+        ended = H0["sim_ended"] if "sim_ended" in names else np.zeros(n, bool)
+        H["sim_started"][:n] = ended  # started-but-unfinished H0 rows are run again
+        informed = H0["gen_informed"] if "gen_informed" in names else np.zeros(n, bool)
+        gw = H["gen_worker"][:n]
+        self.n = n
+        self.offset = n
+        for i in range(n):
+            if not ended[i]:
+                if not H["cancel_requested"][i]:
+                    self.pending[i] = None
+                    self.outstanding[int(gw[i])] = self.outstanding.get(int(gw[i]), 0) + 1
+            elif not informed[i]:
+                self.uninformed.setdefault(int(gw[i]), {})[i] = None
+
+    def _reserve(self, extra: int) -> None:
+        need = self.n + extra
+        if need > len(self._H):
+            bigger = self._blank(self._H.dtype, max(need, 2 * len(self._H)))
+            bigger[: self.n] = self._H[: self.n]
+            self._H = bigger
+
+    def add_fields(self, fields: Iterable[tuple]) -> None:
+        """Widen the dtype with fields not declared in the specs (rare: copies once)."""
+        dtype = build_dtype(_descr(self._H.dtype), fields)
+        if dtype == self._H.dtype:
+            return
+        wider = self._blank(dtype, len(self._H))
+        for f in self._H.dtype.names:
+            wider[f] = self._H[f]
+        self._H = wider
+
+    def _ensure_fields(self, rows: np.ndarray) -> None:
+        names = self._H.dtype.fields
+        new = [
+            (f, *_shape_spec(rows.dtype.fields[f][0]))
+            for f in rows.dtype.names
+            if f not in names
+        ]
+        if new:
+            self.add_fields(new)
+
+    def append_generated(self, rows: np.ndarray, gen_worker: int, now: float) -> IdArray:
+        """Add rows from a generator (rows carrying existing ``sim_id`` values update those
+        rows instead); returns the sim_ids of the new rows."""
+        if rows.dtype.names is None:
+            raise GeneratorError("a generator must return a NumPy structured array (gen_specs.out)")
+        self._ensure_fields(rows)
+        names = [f for f in rows.dtype.names if f not in RESERVED_NAMES or f == "sim_id"]
+        if "sim_id" in rows.dtype.names:
+            ids = rows["sim_id"].astype(np.int64)
+            old = ids < self.n
+            if old.any():
+                self._update_existing(rows[old], names)
+                rows = rows[~old]
+                ids = ids[~old]
+            expect = np.arange(self.n, self.n + len(rows))
+            if not np.array_equal(np.sort(ids), expect):
+                raise GeneratorError(
+                    f"generator rows carry sim_ids {ids.tolist()[:8]} but new rows must be numbered "
+                    f"{self.n}..{self.n + len(rows) - 1} (or omit the sim_id field)"
+                )
+            order = np.argsort(ids, kind="stable")
+            rows = rows[order]
+        k = len(rows)
+        self._reserve(k)
+        start, stop = self.n, self.n + k
+        H = self._H
+        for f in names:
+            if f != "sim_id":
+                H[f][start:stop] = rows[f]
+        ids = np.arange(start, stop, dtype=np.int64)
+        H["sim_id"][start:stop] = ids
+        H["gen_worker"][start:stop] = gen_worker
+        H["gen_ended_time"][start:stop] = now
+        self.n = stop
+        self.pending.update(dict.fromkeys(range(start, stop)))
+        self.outstanding[gen_worker] = self.outstanding.get(gen_worker, 0) + k
+        return ids
+
+    def _update_existing(self, rows: np.ndarray, names: list[str]) -> None:
+        ids = rows["sim_id"]
+        for f in names:
+            if f != "sim_id":
+                self._H[f][ids] = rows[f]
+
+    def set_gen_started(self, ids: IdArray, now: float) -> None:
+        self._H["gen_started_time"][ids] = now
+
+    def mark_started(self, ids: IdArray, worker: int, now: float) -> None:
+        """Rows handed to a simulation worker."""
+        H = self._H
+        H["sim_started"][ids] = True
+        H["sim_started_time"][ids] = now
+        H["sim_worker"][ids] = worker
+        pending = self.pending
+        for i in ids.tolist():
+            pending.pop(i, None)
+        self.sim_started_count += len(ids)
+
+    def mark_ended(self, ids: IdArray, out: np.ndarray | None, now: float) -> None:
+        """Rows whose simulation finished, with the simulation's output fields."""
+        H = self._H
+        if out is not None and out.dtype.names:
+            if len(out) != len(ids):
+                raise SimulatorError(
+                    f"sim_f returned {len(out)} rows for {len(ids)} input rows; return one row per input"
+                )
+            self._ensure_fields(out)
+            H = self._H
+            for f in out.dtype.names:
+                if f not in RESERVED_NAMES:
+                    H[f][ids] = out[f]
+        H["sim_ended"][ids] = True
+        H["sim_ended_time"][ids] = now
+        gw = H["gen_worker"][ids].tolist()
+        for i, g in zip(ids.tolist(), gw, strict=True):
+            self.uninformed.setdefault(g, {})[i] = None
+            self.outstanding[g] = self.outstanding.get(g, 0) - 1
+        self.sim_ended_count += len(ids)
+
+    def mark_informed(self, ids: IdArray, now: float) -> None:
+        """Rows whose results were handed to a generator."""
+        H = self._H
+        fresh = ids[~H["gen_informed"][ids]]
+        H["gen_informed"][fresh] = True
+        H["gen_informed_time"][fresh] = now
+        for i, g in zip(fresh.tolist(), H["gen_worker"][fresh].tolist(), strict=True):
+            u = self.uninformed.get(g)
+            if u is not None:
+                u.pop(i, None)
+        self.gen_informed_count += len(fresh)
+
+    def cancel(self, ids: IdArray) -> IdArray:
+        """Mark rows cancelled; return those that are running (candidates for a kill)."""
+        H = self._H
+        ids = ids[(ids >= 0) & (ids < self.n)]
+        H["cancel_requested"][ids] = True
+        running = []
+        for i in ids.tolist():
+            if i in self.pending:
+                del self.pending[i]
+                g = int(H["gen_worker"][i])
+                self.outstanding[g] = self.outstanding.get(g, 0) - 1
+            elif H["sim_started"][i] and not H["sim_ended"][i]:
+                running.append(i)
+        return np.array(running, dtype=np.int64)
+
+    def all_uninformed(self) -> IdArray:
+        """Every ended row not yet given to a generator, in sim_id order."""
+        ids = [i for u in self.uninformed.values() for i in u]
+        return np.array(sorted(ids), dtype=np.int64)
+
+
+def _descr(dtype: np.dtype) -> list[tuple]:
+    return [(name, *_shape_spec(dtype.fields[name][0])) for name in dtype.names]
+
+
+def _shape_spec(dt: np.dtype) -> tuple:
+    if dt.subdtype is not None:
+        base, shape = dt.subdtype
+        return (base, shape)
+    return (dt,)

@@ -1,0 +1,353 @@
+"""The manager: the event loop that owns the history and decides who does what.
+
+    receive -> update history -> check exit -> allocate -> send     (repeat)
+
+Each event costs O(rows in the event): the history keeps index sets of pending and
+returned points, and the shipped allocation policies read those instead of scanning H.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from libens.alloc.support import WORKER_DTYPE
+from libens.comms.base import PeerLost, WorkerPool
+from libens.errors import ChannelClosed, GeneratorError, LibensError, RemoteTraceback, WorkerError
+from libens.history import History, subarray
+from libens.messages import (
+    CALC_TYPE_NAMES,
+    EVAL_GEN_TAG,
+    EVAL_SIM_TAG,
+    CancelRequest,
+    GenOutput,
+    Kill,
+    Result,
+    Stop,
+    Tag,
+    Work,
+    WorkerFailed,
+    WorkerSetup,
+)
+from libens.outputs import OutputFiles
+from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
+
+logger = logging.getLogger("libens.manager")
+
+EXIT_OK = 0
+EXIT_WALLCLOCK = 2
+
+
+@dataclass
+class RunSpecs:
+    """The validated specs of one run, passed around as typed objects."""
+
+    sim: SimSpecs
+    gen: GenSpecs | None
+    alloc: AllocSpecs
+    exit: ExitCriteria
+    libE: LibeSpecs
+    alloc_f: Callable
+
+
+class Manager:
+    """Runs one ensemble over a WorkerPool until an exit criterion is met."""
+
+    def __init__(self, pool: WorkerPool, hist: History, specs: RunSpecs, persis_info: dict,
+                 outputs: OutputFiles, gen_workers: list[int] | None = None) -> None:
+        self.pool = pool
+        self.hist = hist
+        self.specs = specs
+        self.persis_info = persis_info
+        self.outputs = outputs
+        ids = pool.worker_ids
+        self.W = np.zeros(len(ids), dtype=WORKER_DTYPE)
+        self.W["worker_id"] = ids
+        self.W["gen_worker"] = [w in gen_workers for w in ids] if gen_workers else True
+        self.W["zero_resource_worker"] = [w in specs.libE.zero_resource_workers for w in ids]
+        self._slot = {w: i for i, w in enumerate(ids)}
+        self._running: dict[int, np.ndarray] = {}
+        self.start_time = time.time()
+        self.sim_ended_offset = int(np.count_nonzero(hist.H["sim_ended"]))
+        self.stop_val_hit = False
+        self.exit_flag = EXIT_OK
+        self._next_save = {"sim": specs.libE.save_every_k_sims, "gen": specs.libE.save_every_k_gens}
+
+    # --- main loop -------------------------------------------------------------------
+
+    def run(self) -> tuple[np.ndarray, dict, int]:
+        """Run to completion; on any error save the history first, then raise."""
+        try:
+            self._send_setup()
+            stop = self._allocate()
+            while not stop and not self._exit_reached():
+                if not self.W["active"].any() and not self.W["persis_state"].any():
+                    logger.warning("no work is running and the allocation policy gave none: "
+                                   "ending the run")
+                    break
+                self._receive(self._wait_timeout())
+                stop = self._exit_reached() or self._allocate()
+            self._finish()
+        except BaseException:
+            self._abort()
+            raise
+        H = self.hist.H.copy()
+        self.outputs.save_final(H, self.persis_info, aborted=False)
+        self.outputs.close()
+        return H, self.persis_info, self.exit_flag
+
+    def elapsed(self) -> float:
+        return time.time() - self.start_time
+
+    def _send_setup(self) -> None:
+        s = self.specs
+        for wid in self.pool.worker_ids:
+            self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen))
+
+    def _wait_timeout(self) -> float | None:
+        wallclock = self.specs.exit.wallclock_max
+        return None if wallclock is None else max(0.0, wallclock - self.elapsed())
+
+    # --- receive and update ------------------------------------------------------------
+
+    def _receive(self, timeout: float | None) -> None:
+        for wid, msg in self.pool.recv_any(timeout):
+            self._handle(wid, msg)
+
+    def _handle(self, wid: int, msg: Any) -> None:
+        if isinstance(msg, GenOutput):
+            self._on_gen_output(wid, msg)
+        elif isinstance(msg, Result):
+            self._on_result(wid, msg)
+        elif isinstance(msg, CancelRequest):
+            self._on_cancel(msg.sim_ids)
+        elif isinstance(msg, WorkerFailed):
+            self._on_failure(wid, msg)
+        elif isinstance(msg, PeerLost):
+            self._on_lost(wid, msg)
+        else:
+            raise WorkerError(f"worker {wid} sent an unexpected {type(msg).__name__}")
+
+    def _on_gen_output(self, wid: int, msg: GenOutput) -> None:
+        w = self.W[self._slot[wid]]
+        if not w["active_recv"]:
+            w["active"] = 0
+        if msg.rows is not None and len(msg.rows):
+            self._add_points(wid, msg.rows)
+
+    def _on_result(self, wid: int, msg: Result) -> None:
+        w = self.W[self._slot[wid]]
+        w["active"] = 0
+        w["persis_state"] = 0
+        w["active_recv"] = False
+        if msg.persis_info is not None:
+            self.persis_info[wid] = msg.persis_info
+        now = time.time()
+        ids = self._running.pop(wid, None)
+        if msg.tag == EVAL_SIM_TAG and ids is not None:
+            self.hist.mark_ended(ids, msg.rows, now)
+            self._after_sims_ended(ids)
+        elif msg.tag == EVAL_GEN_TAG and msg.rows is not None and len(msg.rows):
+            persistent_return = msg.status == Tag.FINISHED_PERSISTENT_GEN
+            if not persistent_return or self.specs.libE.use_persis_return_gen:
+                self._add_points(wid, msg.rows)
+        self.outputs.stats(wid, CALC_TYPE_NAMES.get(msg.tag, "calc"), ids, msg.started,
+                           msg.ended, Tag(msg.status).name if msg.status in Tag._value2member_map_
+                           else str(msg.status))
+
+    def _add_points(self, wid: int, rows: np.ndarray) -> None:
+        ids = self.hist.append_generated(rows, wid, time.time())
+        gen_started = self.W["gen_started_time"][self._slot[wid]]
+        self.hist.set_gen_started(ids, gen_started)
+        self._maybe_save("gen", self.hist.n - self.hist.offset)
+
+    def _after_sims_ended(self, ids: np.ndarray) -> None:
+        stop_val = self.specs.exit.stop_val
+        if stop_val is not None:
+            vals = self.hist.H[stop_val[0]][ids]
+            if np.any(vals[~np.isnan(vals)] <= stop_val[1]):
+                self.stop_val_hit = True
+        self._maybe_save("sim", self.hist.sim_ended_count - self.sim_ended_offset)
+
+    def _maybe_save(self, kind: str, count: int) -> None:
+        k = self.specs.libE.save_every_k_sims if kind == "sim" else self.specs.libE.save_every_k_gens
+        if k and count >= self._next_save[kind]:
+            self.outputs.save_periodic(kind, count, self.hist.H)
+            self._next_save[kind] = (count // k + 1) * k
+
+    def _on_cancel(self, sim_ids: np.ndarray) -> None:
+        running = self.hist.cancel(sim_ids)
+        if self.specs.libE.kill_canceled_sims and len(running):
+            H = self.hist.H
+            H["kill_sent"][running] = True
+            for wid in set(H["sim_worker"][running].tolist()):
+                self.pool.send(wid, Kill(running[H["sim_worker"][running] == wid]))
+
+    def _on_failure(self, wid: int, msg: WorkerFailed) -> None:
+        kind = CALC_TYPE_NAMES.get(msg.tag, "user")
+        err_cls = GeneratorError if msg.tag == EVAL_GEN_TAG else WorkerError
+        ids = "" if msg.sim_ids is None or not len(msg.sim_ids) else f" on sim_ids {msg.sim_ids.tolist()[:10]}"
+        err = err_cls(f"{kind} function {msg.function} raised on worker {wid}{ids}: {msg.error}")
+        raise err from RemoteTraceback(msg.traceback)
+
+    def _on_lost(self, wid: int, msg: PeerLost) -> None:
+        w = self.W[self._slot[wid]]
+        doing = ("while running a " + CALC_TYPE_NAMES.get(int(w["active"]), "calculation")
+                 if w["active"] or w["persis_state"] else "while idle")
+        raise WorkerError(f"worker {wid} was lost {doing}: {msg.reason}")
+
+    # --- allocate and send --------------------------------------------------------------
+
+    def _alloc_info(self) -> dict[str, Any]:
+        hist = self.hist
+        W = self.W
+        return {
+            "any_idle_workers": bool((W["active"] == 0).any() or W["active_recv"].any()),
+            "exit_criteria": self.specs.exit,
+            "elapsed_time": self.elapsed(),
+            "gen_informed_count": hist.gen_informed_count,
+            "manager_kill_canceled_sims": self.specs.libE.kill_canceled_sims,
+            "sim_started_count": hist.sim_started_count,
+            "sim_ended_count": hist.sim_ended_count,
+            "sim_max_given": self._sim_budget() == 0,
+            "use_resource_sets": False,
+            "gen_on_manager": 0 in self._slot,
+            "pending_sim_ids": hist.pending,
+            "uninformed_sim_ids": hist.uninformed,
+            "outstanding": hist.outstanding,
+        }
+
+    def _sim_budget(self) -> int | None:
+        sim_max = self.specs.exit.sim_max
+        return None if sim_max is None else max(0, sim_max - self.hist.sim_started_count)
+
+    def _allocate(self) -> bool:
+        """Ask the policy for work and send it; True when the policy asks to end the run."""
+        out = self.specs.alloc_f(self.W, self.hist.H, self.specs.sim, self.specs.gen,
+                                 self.specs.alloc, self.persis_info, self._alloc_info())
+        if not isinstance(out, tuple) or len(out) not in (2, 3) or not isinstance(out[0], dict):
+            raise LibensError(
+                f"allocation function {getattr(self.specs.alloc_f, '__name__', '?')} must return "
+                "(Work: dict, persis_info: dict[, flag: 0|1])"
+            )
+        work, self.persis_info = out[0], out[1]
+        for wid, order in work.items():
+            self._send_work(wid, order)
+        return len(out) == 3 and bool(out[2])
+
+    def _send_work(self, wid: int, order: dict) -> None:
+        if wid not in self._slot:
+            raise LibensError(f"allocation function gave work to unknown worker {wid}")
+        w = self.W[self._slot[wid]]
+        tag = Tag(order["tag"])
+        info = dict(order.get("libE_info") or {})
+        ids = np.atleast_1d(np.asarray(info.pop("H_rows", []), dtype=np.int64))
+        persistent = bool(info.pop("persistent", False))
+        active_recv = bool(info.pop("active_recv", False))
+        if w["active"] and not (w["active_recv"] or (persistent and w["persis_state"] == tag)):
+            raise LibensError(f"allocation function gave work to busy worker {wid}")
+        if tag == EVAL_SIM_TAG:
+            budget = self._sim_budget()
+            if budget is not None and len(ids) > budget:
+                ids = ids[:budget]
+            if not len(ids):
+                return
+        fields = order.get("H_fields") or []
+        H = self.hist.H
+        missing = [f for f in fields if f not in H.dtype.names]
+        if missing:
+            raise LibensError(f"work for worker {wid} asks for fields {missing} that the history "
+                              "does not have; declare them in gen_specs.outputs or sim_specs.outputs")
+        rows = subarray(H, fields, ids) if fields and len(ids) else None
+        now = time.time()
+        if not persistent or not w["persis_state"]:
+            self.pool.send(wid, Work(tag, rows, ids, order.get("persis_info"), persistent,
+                                     active_recv, info or None))
+        else:
+            self.pool.send(wid, Work(tag, rows, ids, None, True, active_recv, info or None))
+        if tag == EVAL_SIM_TAG:
+            self.hist.mark_started(ids, wid, now)
+            self._running[wid] = ids
+        else:
+            if len(ids):
+                self.hist.mark_informed(ids, now)
+            w["gen_started_time"] = now
+        w["active"] = tag
+        if persistent:
+            w["persis_state"] = tag
+            w["active_recv"] = active_recv
+
+    # --- exit ---------------------------------------------------------------------------
+
+    def _exit_reached(self) -> bool:
+        ex, hist = self.specs.exit, self.hist
+        if ex.wallclock_max is not None and self.elapsed() >= ex.wallclock_max:
+            logger.info("exit: wallclock_max %.3g s reached", ex.wallclock_max)
+            self._wallclock = True
+            return True
+        if ex.sim_max is not None and hist.sim_ended_count - self.sim_ended_offset >= ex.sim_max:
+            return True
+        if ex.gen_max is not None and hist.n - hist.offset >= ex.gen_max:
+            return True
+        return self.stop_val_hit
+
+    def _finish(self) -> None:
+        """Stop persistent user functions (handing over final results if asked), collect what
+        is still running (unless the wallclock ran out), then stop every worker."""
+        wallclock = getattr(self, "_wallclock", False)
+        for i in np.nonzero(self.W["persis_state"])[0]:
+            wid = int(self.W["worker_id"][i])
+            self._send_persis_stop(wid)
+            self.W["active"][i] = self.W["persis_state"][i]
+        deadline = time.time() + self.specs.libE.worker_timeout if wallclock else None
+        while self.W["active"].any() or self.W["persis_state"].any():
+            if wallclock:
+                busy = self.W["active"][self.W["persis_state"] == 0].any()
+                if busy and not self.W["persis_state"].any():
+                    self.exit_flag = EXIT_WALLCLOCK
+                    break
+                left = deadline - time.time()
+                if left <= 0:
+                    self.exit_flag = EXIT_WALLCLOCK
+                    break
+                self._receive(left)
+            else:
+                self._receive(None)
+        if wallclock and self.W["active"].any():
+            self.exit_flag = EXIT_WALLCLOCK
+        self._stop_workers(self.specs.libE.worker_timeout)
+
+    def _send_persis_stop(self, wid: int) -> None:
+        rows = ids = None
+        gen = self.specs.gen
+        if self.specs.libE.final_gen_send and gen is not None:
+            ids = np.fromiter(self.hist.uninformed.get(wid, {}), dtype=np.int64)
+            if len(ids):
+                rows = subarray(self.hist.H, gen.persis_in, ids) if gen.persis_in else None
+                self.hist.mark_informed(ids, time.time())
+        self.pool.send(wid, Stop(Tag.PERSIS_STOP, rows, ids))
+
+    def _stop_workers(self, timeout: float) -> None:
+        for wid in self.pool.worker_ids:
+            try:
+                self.pool.send(wid, Stop(Tag.STOP))
+            except ChannelClosed:
+                pass
+        self.pool.close(timeout)
+
+    def _abort(self) -> None:
+        """Save what was computed, then stop workers without waiting for their work."""
+        try:
+            path = self.outputs.save_final(self.hist.H.copy(), self.persis_info, aborted=True)
+            if path is not None:
+                logger.error("run aborted; history saved to %s", path)
+        finally:
+            try:
+                self._stop_workers(timeout=1.0)
+            finally:
+                self.outputs.close()

@@ -1,0 +1,42 @@
+"""Run a plain simulator ``fn(input: dict, **user) -> dict`` once per point, as a sim_f."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from libens.errors import SimulatorError
+from libens.userfuncs import func_name
+
+
+def to_python(value: Any) -> Any:
+    """NumPy scalars and arrays to Python scalars and lists (objects with ``.value`` unwrapped)."""
+    if hasattr(value, "value") and not isinstance(value, np.ndarray | np.generic):
+        value = value.value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def simulator_sim_f(H: np.ndarray, persis_info: dict, sim_specs: Any, libE_info: Any):
+    """sim_f adapter: calls ``sim_specs.simulator`` per row with the input fields as a dict."""
+    fn = sim_specs.simulator
+    names = [n for n in H.dtype.names if n in sim_specs.inputs]
+    H_o = np.zeros(len(H), dtype=sim_specs.outputs)
+    for i in range(len(H)):
+        point = {n: to_python(H[n][i]) for n in names}
+        out = fn(point, **sim_specs.user)
+        if not isinstance(out, dict):
+            raise SimulatorError(f"simulator {func_name(fn)} returned {type(out).__name__}; "
+                                 "return a dict of output name -> value")
+        for key in H_o.dtype.names:
+            if key not in out:
+                raise SimulatorError(
+                    f"simulator {func_name(fn)} did not return {key!r} for point {point}; "
+                    f"return every output the VOCS declares ({', '.join(H_o.dtype.names)})"
+                )
+            H_o[key][i] = to_python(out[key])
+    return H_o, persis_info

@@ -1,0 +1,207 @@
+"""Pydantic specs of an ensemble, with libEnsemble's field names and meanings.
+
+Specs also answer libEnsemble-style reads (``gen_specs["user"]``, ``sim_specs["in"]``,
+``"user" in sim_specs``, ``.get``), so unmodified libEnsemble user functions run on libens.
+A bad field raises ``SpecError`` naming the spec, the field and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from libens.errors import SpecError
+
+FieldSpec = tuple  # ("name", dtype) or ("name", dtype, shape), as in numpy dtype lists
+
+
+def _explain(model: type[BaseModel], err: ValidationError) -> str:
+    lines = [f"invalid {model.__name__}:"]
+    known = list(model.model_fields) + [f.alias for f in model.model_fields.values() if f.alias]
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "(spec)"
+        if e["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(e["loc"][0]), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known fields: {', '.join(sorted(known))}"
+            lines.append(f"  {model.__name__}.{field}: unknown field{hint}")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"  {model.__name__}.{field}: {msg} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+class _Spec(BaseModel):
+    """Base of all specs: forbids unknown fields, reads like a libEnsemble dict."""
+
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, arbitrary_types_allowed=True
+    )
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            raise SpecError(_explain(type(self), e)) from None
+
+    @classmethod
+    def coerce(cls, value: Any) -> Any:
+        """Accept an instance, a dict (libEnsemble style) or None (all defaults)."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            return cls(**value)
+        raise SpecError(f"expected {cls.__name__} or a dict, got {type(value).__name__}")
+
+    @classmethod
+    def _attr(cls, key: str) -> str:
+        for name, info in cls.model_fields.items():
+            if key == name or key == info.alias:
+                return name
+        raise KeyError(key)
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, self._attr(key))
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        setattr(self, self._attr(key), value)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return getattr(self, self._attr(str(key))) is not None
+        except KeyError:
+            return False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``dict.get`` for libEnsemble-style reads."""
+        return self[key] if key in self else default
+
+
+class SimSpecs(_Spec):
+    """What a simulation worker runs and which history fields go in and come out."""
+
+    sim_f: Callable | None = None
+    simulator: Callable | None = None
+    inputs: list[str] = Field(default_factory=list, alias="in")
+    persis_in: list[str] = Field(default_factory=list)
+    outputs: list[FieldSpec] = Field(default_factory=list, alias="out")
+    user: dict[str, Any] = Field(default_factory=dict)
+    threaded: bool = False
+    vocs: Any = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SimSpecs:
+        if self.sim_f is None and self.simulator is None:
+            raise ValueError("set sim_f (a libEnsemble-style function) or simulator (fn(dict) -> dict)")
+        if self.vocs is not None:
+            from libens import vocs as vocs_fields
+
+            if not self.inputs:
+                self.inputs = vocs_fields.sim_input_names(self.vocs)
+            if not self.outputs:
+                self.outputs = vocs_fields.sim_output_fields(self.vocs)
+        if self.simulator is not None and (not self.inputs or not self.outputs):
+            raise ValueError("a simulator needs vocs, or inputs and outputs, to know its fields")
+        return self
+
+
+class GenSpecs(_Spec):
+    """What a generator runs (a gen_f, or a gest-api generator object) and its fields."""
+
+    gen_f: Callable | None = None
+    generator: Any = None
+    inputs: list[str] = Field(default_factory=list, alias="in")
+    persis_in: list[str] = Field(default_factory=list)
+    outputs: list[FieldSpec] = Field(default_factory=list, alias="out")
+    user: dict[str, Any] = Field(default_factory=dict)
+    threaded: bool = False
+    vocs: Any = None
+    batch_size: int = Field(0, ge=0)
+    initial_batch_size: int = Field(0, ge=0)
+    initial_sample_method: Literal["uniform"] | None = None
+    async_return: bool = False
+    active_recv_gen: bool = False
+    alt_type: bool = False
+    batch_evaluate_same_priority: bool = False
+    num_active_gens: int = Field(1, ge=1)
+    failed_results: Literal["skip", "nan"] = "skip"
+
+    @model_validator(mode="after")
+    def _check(self) -> GenSpecs:
+        if self.gen_f is not None and self.generator is not None:
+            raise ValueError("set either gen_f or generator, not both")
+        if self.generator is not None and self.vocs is None:
+            self.vocs = getattr(self.generator, "vocs", None)
+            if self.vocs is None:
+                raise ValueError("a gest-api generator needs vocs=VOCS(...) to know its fields")
+        if self.vocs is not None:
+            from libens import vocs as vocs_fields
+
+            vocs_fields.check_vocs(self.vocs)
+            returns_id = bool(getattr(self.generator, "returns_id", False))
+            if not self.outputs:
+                self.outputs = vocs_fields.gen_output_fields(self.vocs, returns_id)
+            if not self.persis_in:
+                self.persis_in = vocs_fields.vocs_field_names(self.vocs) + (
+                    ["_id"] if returns_id else []
+                )
+            if not self.inputs and self.generator is not None:
+                self.inputs = list(self.persis_in)
+        return self
+
+
+class AllocSpecs(_Spec):
+    """Which allocation policy decides who does what (None: chosen from the generator kind)."""
+
+    alloc_f: Callable | None = None
+    user: dict[str, Any] = Field(default_factory=dict)
+    outputs: list[FieldSpec] = Field(default_factory=list, alias="out")
+
+
+class ExitCriteria(_Spec):
+    """When the run ends: the first criterion met stops it."""
+
+    sim_max: int | None = Field(None, ge=0)
+    gen_max: int | None = Field(None, ge=0)
+    wallclock_max: float | None = Field(None, gt=0)
+    stop_val: tuple[str, float] | None = None
+
+
+class LibeSpecs(_Spec):
+    """How the ensemble runs: comms, workers, outputs and error handling."""
+
+    comms: Literal["local", "threads", "mpi", "tcp"] | None = None
+    nworkers: int | None = Field(None, ge=0)
+    gen_on_manager: bool = False
+    gen_workers: list[int] = Field(default_factory=list)
+    zero_resource_workers: list[int] = Field(default_factory=list)
+    start_method: Literal["fork", "spawn", "forkserver"] | None = None
+    mpi_comm: Any = None
+    ip: str | None = None
+    port: int = 0
+    authkey: str | None = None
+    workers: list[str] = Field(default_factory=list)
+    run_dir: Path | None = None
+    save_every_k_sims: int = Field(0, ge=0)
+    save_every_k_gens: int = Field(0, ge=0)
+    save_H_on_completion: bool = True
+    save_H_and_persis_on_abort: bool = True
+    H_file_prefix: str = "libE_history"
+    abort_on_exception: bool = True
+    kill_canceled_sims: bool = False
+    final_gen_send: bool = False
+    safe_mode: bool = False
+    disable_log_files: bool = False
+    use_persis_return_gen: bool = False
+    use_persis_return_sim: bool = False
+    worker_timeout: float = Field(5.0, gt=0)
+
+    @property
+    def output_dir(self) -> Path:
+        """Where history, stats and logs are written."""
+        return Path(self.run_dir) if self.run_dir is not None else Path(".")

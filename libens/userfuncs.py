@@ -1,0 +1,83 @@
+"""Calling user functions the libEnsemble way: fewer than four parameters allowed, three
+return shapes accepted, outputs checked against the declared fields."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from libens.errors import SimulatorError
+from libens.messages import UNSET_TAG
+
+
+def func_name(f: Any) -> str:
+    """A readable name for a user function or generator object."""
+    mod = getattr(f, "__module__", None) or ""
+    name = getattr(f, "__qualname__", None) or type(f).__qualname__
+    return f"{mod}.{name}" if mod and mod != "__main__" else name
+
+
+def positional_arity(f: Callable) -> int:
+    """How many positional arguments ``f`` accepts (4 when it takes ``*args``)."""
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        return 4
+    n = 0
+    for p in params:
+        if p.kind == p.VAR_POSITIONAL:
+            return 4
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            n += 1
+    return min(n, 4)
+
+
+class UserFunction:
+    """A sim_f/gen_f bound to its arity, so each call passes what it declares."""
+
+    def __init__(self, f: Callable) -> None:
+        self.f = f
+        self.name = func_name(f)
+        self.arity = positional_arity(f)
+
+    def __call__(self, H: Any, persis_info: Any, specs: Any, libE_info: Any) -> tuple[Any, Any, int]:
+        out = self.f(*(H, persis_info, specs, libE_info)[: self.arity])
+        return split_return(out, persis_info)
+
+
+def split_return(out: Any, persis_info: Any) -> tuple[Any, Any, int]:
+    """Normalize ``H_o``, ``(H_o, persis_info)`` or ``(H_o, persis_info, calc_status)``."""
+    if isinstance(out, tuple):
+        if len(out) == 3:
+            return out[0], out[1], out[2]
+        if len(out) == 2:
+            return out[0], out[1], UNSET_TAG
+        if len(out) == 1:
+            return out[0], persis_info, UNSET_TAG
+    return out, persis_info, UNSET_TAG
+
+
+def check_sim_output(H_o: Any, nrows: int, declared: list[tuple], name: str) -> None:
+    """Raise SimulatorError naming the field when a sim_f's output doesn't match its spec."""
+    if not isinstance(H_o, np.ndarray) or H_o.dtype.names is None:
+        raise SimulatorError(
+            f"{name} returned {type(H_o).__name__}; return np.zeros(len(H), dtype=sim_specs['out'])"
+            " filled with the outputs"
+        )
+    if len(H_o) != nrows:
+        raise SimulatorError(f"{name} returned {len(H_o)} rows for {nrows} input rows; "
+                             "return one output row per input row")
+    for spec in declared:
+        field = spec[0]
+        if field not in H_o.dtype.names:
+            continue
+        want = np.dtype([tuple(spec)])[field]
+        got = H_o.dtype.fields[field][0]
+        if got != want and not np.can_cast(got, want, "same_kind"):
+            raise SimulatorError(
+                f"{name} returned field {field!r} as {got}, but sim_specs.outputs declares {want}; "
+                "build the output with dtype=sim_specs['out']"
+            )
