@@ -126,7 +126,13 @@ def _nworkers(libE: LibeSpecs, implied: int | None) -> int:
 
 
 def _gen_on_manager(libE: LibeSpecs, gen_specs: GenSpecs | None) -> bool:
-    return libE.gen_on_manager and gen_specs is not None
+    """Explicit setting, else True for gest-api generator objects (their state then stays in
+    the caller's object and needs no pickling), else False."""
+    if gen_specs is None:
+        return False
+    if libE.gen_on_manager is not None:
+        return libE.gen_on_manager
+    return gen_specs.generator is not None
 
 
 def libE(

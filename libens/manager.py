@@ -86,7 +86,7 @@ class Manager:
             self._send_setup()
             stop = self._allocate()
             while not stop and not self._exit_reached():
-                if not self.W["active"].any() and not self.W["persis_state"].any():
+                if not self.W["active"].any():
                     logger.warning("no work is running and the allocation policy gave none: "
                                    "ending the run")
                     break
@@ -106,8 +106,10 @@ class Manager:
 
     def _send_setup(self) -> None:
         s = self.specs
+        options = {"sim_workers": int(np.count_nonzero(self.W["worker_id"] != 0)),
+                   "nworkers": len(self.W)}
         for wid in self.pool.worker_ids:
-            self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen))
+            self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen, options))
 
     def _wait_timeout(self) -> float | None:
         wallclock = self.specs.exit.wallclock_max

@@ -151,7 +151,7 @@ class GenSpecs(_Spec):
                     ["_id"] if returns_id else []
                 )
             if not self.inputs and self.generator is not None:
-                self.inputs = list(self.persis_in)
+                self.inputs = [*self.persis_in, "sim_ended"]
         return self
 
 
@@ -177,7 +177,7 @@ class LibeSpecs(_Spec):
 
     comms: Literal["local", "threads", "mpi", "tcp"] | None = None
     nworkers: int | None = Field(None, ge=0)
-    gen_on_manager: bool = False
+    gen_on_manager: bool | None = None
     gen_workers: list[int] = Field(default_factory=list)
     zero_resource_workers: list[int] = Field(default_factory=list)
     start_method: Literal["fork", "spawn", "forkserver"] | None = None

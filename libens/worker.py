@@ -69,7 +69,8 @@ class Worker:
         func = self.sim_f if is_sim else self.gen_f
         specs = self.sim_specs if is_sim else self.gen_specs
         rows = work.rows if work.rows is not None else np.zeros(0, dtype=[("sim_id", int)])
-        libE_info: dict[str, Any] = dict(work.info or {})
+        libE_info: dict[str, Any] = dict(self.options)
+        libE_info.update(work.info or {})
         libE_info.update(
             H_rows=work.sim_ids,
             workerID=self.worker_id,
@@ -80,7 +81,6 @@ class Worker:
         persis_info = work.persis_info if work.persis_info is not None else {}
         started = time.time()
         try:
-            assert func is not None
             H_o, persis_info, status = func(rows, persis_info, specs, libE_info)
             if is_sim and not work.persistent:
                 check_sim_output(H_o, len(rows), self.sim_specs.outputs, func.name)

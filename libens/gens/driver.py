@@ -1,0 +1,159 @@
+"""Run any gest-api generator (suggest/ingest/finalize) as a persistent generator.
+
+How libens calls a generator (the standard leaves this open):
+1. results already in the history (evaluated H0 rows) go to ``ingest`` before anything else;
+2. with ``initial_sample_method="uniform"``, ``initial_batch_size`` uniform points are
+   evaluated and ingested before the first ``suggest``;
+3. ``suggest(n)`` always gets an integer: first ``initial_batch_size``, else ``batch_size``,
+   else the number of workers that evaluate; afterwards ``batch_size``, else as many as just
+   came back. Fewer points are accepted; ``[]`` means "nothing now", and ``[]`` while nothing
+   is outstanding ends the run;
+4. ``ingest`` gets exactly the VOCS names (plus ``_id`` when ``returns_id``) as Python scalars;
+5. ``finalize()`` is called exactly once, also when the run ends on an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from libens.errors import GeneratorError
+from libens.gens.persistent import STOP_TAGS, PersistentSupport
+from libens.messages import FINISHED_PERSISTENT_GEN_TAG
+from libens.sims.simulator import to_python
+
+
+class GestDriver:
+    """Converts between a gest-api generator's dicts and the history's structured rows."""
+
+    def __init__(self, gen_specs: Any, sim_workers: int) -> None:
+        self.gen = gen_specs.generator
+        self.specs = gen_specs
+        self.vocs = gen_specs.vocs
+        self.name = type(self.gen).__name__
+        self.returns_id = bool(getattr(self.gen, "returns_id", False))
+        self.out_dtype = np.dtype([tuple(f) for f in gen_specs.outputs])
+        self.ingest_names = list(gen_specs.persis_in)
+        self.constants = {k: to_python(c.value) for k, c in self.vocs.constants.items()}
+        self.sim_workers = max(1, sim_workers)
+        self.outstanding = 0
+
+    def suggest(self, n: int) -> np.ndarray:
+        """Ask for up to ``n`` points; returns them as rows of ``gen_specs.outputs``."""
+        try:
+            points = self.gen.suggest(int(n))
+        except Exception as e:
+            raise GeneratorError(f"{self.name}.suggest({n}) raised {type(e).__name__}: {e}") from e
+        if points is None:
+            points = []
+        if len(points) > n:
+            raise GeneratorError(f"{self.name}.suggest({n}) returned {len(points)} points; "
+                                 f"a generator must return at most the number asked for")
+        return self.to_rows(points)
+
+    def to_rows(self, points: list[dict]) -> np.ndarray:
+        rows = np.zeros(len(points), dtype=self.out_dtype)
+        for name in self.out_dtype.names:
+            if name == "_id" and not self.returns_id:
+                continue
+            values = []
+            for p in points:
+                if name in p:
+                    values.append(to_python(p[name]))
+                elif name in self.constants:
+                    values.append(self.constants[name])
+                else:
+                    raise GeneratorError(
+                        f"{self.name}.suggest returned a point without {name!r}: {p}; every "
+                        f"point needs all VOCS variables ({', '.join(self.vocs.variable_names)})"
+                    )
+            if values:
+                rows[name] = values
+        self.outstanding += len(rows)
+        return rows
+
+    def ingest(self, rows: np.ndarray | None, call: str = "ingest") -> int:
+        """Give evaluated rows to the generator; returns how many came back."""
+        if rows is None or not len(rows):
+            return 0
+        self.outstanding -= len(rows)
+        keep = self._usable(rows)
+        names = [n for n in self.ingest_names if n in rows.dtype.names]
+        results = [{n: to_python(rows[n][i]) for n in names} for i in np.nonzero(keep)[0]]
+        for r in results:
+            if not self.returns_id or r.get("_id") == -1:
+                r.pop("_id", None)
+        if results:
+            try:
+                self.gen.ingest(results)
+            except Exception as e:
+                raise GeneratorError(
+                    f"{self.name}.ingest({len(results)} results) raised {type(e).__name__}: {e}"
+                ) from e
+        return len(rows)
+
+    def _usable(self, rows: np.ndarray) -> np.ndarray:
+        if "sim_failed" not in rows.dtype.names:
+            return np.ones(len(rows), bool)
+        failed = rows["sim_failed"]
+        if self.specs.failed_results == "nan":
+            for name in self.vocs.output_names:
+                if name in rows.dtype.names and rows.dtype[name].kind == "f":
+                    rows[name][failed] = np.nan
+            return np.ones(len(rows), bool)
+        return ~failed
+
+    def first_batch_size(self) -> int:
+        s = self.specs
+        return s.initial_batch_size or s.batch_size or self.sim_workers
+
+    def uniform_sample(self, n: int) -> np.ndarray:
+        """``n`` uniform points over the VOCS bounds, for generators that need data first."""
+        rng = np.random.default_rng()
+        points = []
+        for _ in range(n):
+            p: dict[str, Any] = {}
+            for name, var in self.vocs.variables.items():
+                if hasattr(var, "domain"):
+                    p[name] = float(rng.uniform(*var.domain))
+                else:
+                    p[name] = to_python(rng.choice(sorted(var.values, key=str)))
+            points.append(p)
+        rows = self.to_rows(points)
+        if "_id" in rows.dtype.names:
+            rows["_id"] = -1
+        return rows
+
+
+def gest_api_gen_f(H: np.ndarray, persis_info: dict, gen_specs: Any, libE_info: dict):
+    """The persistent gen_f that drives ``gen_specs.generator`` (see the module docstring)."""
+    driver = GestDriver(gen_specs, libE_info.get("sim_workers", 1))
+    ps = PersistentSupport(libE_info)
+    try:
+        if H is not None and len(H) and "sim_ended" in H.dtype.names:
+            done = H[H["sim_ended"]]
+            driver.outstanding += len(done)
+            driver.ingest(done)
+        if gen_specs.initial_sample_method == "uniform":
+            n0 = gen_specs.initial_batch_size or driver.sim_workers
+            tag, _, calc_in = ps.send_recv(driver.uniform_sample(n0))
+            driver.ingest(calc_in)
+            while tag not in STOP_TAGS and driver.outstanding > 0:
+                tag, _, calc_in = ps.recv()
+                driver.ingest(calc_in)
+            if tag in STOP_TAGS:
+                return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
+        rows = driver.suggest(driver.first_batch_size())
+        while True:
+            if not len(rows) and driver.outstanding <= 0:
+                break
+            tag, _, calc_in = ps.send_recv(rows)
+            if tag in STOP_TAGS:
+                driver.ingest(calc_in)
+                break
+            n = driver.ingest(calc_in)
+            rows = driver.suggest(gen_specs.batch_size or max(n, 1))
+    finally:
+        driver.gen.finalize()
+    return None, persis_info, FINISHED_PERSISTENT_GEN_TAG

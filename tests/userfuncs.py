@@ -1,0 +1,139 @@
+"""Module-level user functions for the engine tests (importable by spawned workers)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from libens.gens import PersistentSupport
+from libens.messages import EVAL_GEN_TAG, FINISHED_PERSISTENT_GEN_TAG, PERSIS_STOP, STOP_TAG
+
+LB, UB = np.array([-3.0, -2.0]), np.array([3.0, 2.0])
+
+
+def sphere(H, persis_info, sim_specs, libE_info):
+    out = np.zeros(len(H), dtype=sim_specs["out"])
+    out["f"] = np.sum(H["x"] ** 2, axis=1)
+    return out, persis_info
+
+
+def sphere_three_args(H, persis_info, sim_specs):
+    return sphere(H, persis_info, sim_specs, None)[0]
+
+
+def sphere_with_extra_field(H, persis_info, sim_specs, libE_info):
+    out = np.zeros(len(H), dtype=[("f", float), ("extra", int)])
+    out["f"] = np.sum(H["x"] ** 2, axis=1)
+    out["extra"] = 7
+    return out, persis_info
+
+
+def wrong_dtype_sim(H, persis_info, sim_specs, libE_info):
+    out = np.zeros(len(H), dtype=[("f", "U3")])
+    return out, persis_info
+
+
+def wrong_length_sim(H, persis_info, sim_specs, libE_info):
+    return np.zeros(len(H) + 1, dtype=sim_specs["out"]), persis_info
+
+
+def failing_sim(H, persis_info, sim_specs, libE_info):
+    if H["x"][0][0] > 0:
+        return 1 / 0
+    return sphere(H, persis_info, sim_specs, libE_info)
+
+
+def dying_sim(H, persis_info, sim_specs, libE_info):
+    os._exit(3)
+
+
+def slow_sim(H, persis_info, sim_specs, libE_info):
+    time.sleep(sim_specs["user"].get("delay", 0.5))
+    return sphere(H, persis_info, sim_specs, libE_info)
+
+
+def killable_sim(H, persis_info, sim_specs, libE_info):
+    """Returns at once for x[0] < 0; otherwise waits (up to 20 s) for a kill from the manager."""
+    out, persis_info = sphere(H, persis_info, sim_specs, libE_info)
+    if H["x"][0][0] >= 0:
+        libE_info["comm"].poll(20.0)
+    return out, persis_info
+
+
+def batch_gen(H, persis_info, gen_specs, libE_info):
+    b = gen_specs["user"]["gen_batch_size"]
+    out = np.zeros(b, dtype=gen_specs["out"])
+    out["x"] = persis_info["rand_stream"].uniform(LB, UB, (b, 2))
+    return out, persis_info
+
+
+def failing_gen(H, persis_info, gen_specs):
+    raise RuntimeError("generator exploded")
+
+
+def recording_gen(H, persis_info, gen_specs, libE_info):
+    """Persistent: sends batches of ``b``; records the size of every result batch it gets and
+    the size of the final rows at PERSIS_STOP; stops by itself after ``max_batches``."""
+    user = gen_specs["user"]
+    b, max_batches = user.get("b", 4), user.get("max_batches", 10**9)
+    ps = PersistentSupport(libE_info, EVAL_GEN_TAG)
+    rng = np.random.default_rng(libE_info["workerID"])
+    sizes, sent = [], 0
+    tag, calc_in = None, None
+    while sent < max_batches:
+        out = np.zeros(b, dtype=gen_specs["out"])
+        out["x"] = rng.uniform(LB, UB, (b, 2))
+        tag, _, calc_in = ps.send_recv(out)
+        sent += 1
+        if tag in (STOP_TAG, PERSIS_STOP):
+            break
+        sizes.append(len(calc_in))
+        if user.get("check_own", False):
+            assert set(calc_in["gen_worker"]) <= {libE_info["workerID"]}
+    persis_info["sizes"] = sizes
+    persis_info["final_rows"] = 0 if calc_in is None or tag not in (STOP_TAG, PERSIS_STOP) else len(calc_in)
+    return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
+
+
+def cancelling_gen(H, persis_info, gen_specs, libE_info):
+    """Sends 10 points and cancels the last 5 at once; then waits for the stop."""
+    ps = PersistentSupport(libE_info, EVAL_GEN_TAG)
+    out = np.zeros(10, dtype=gen_specs["out"])
+    out["x"] = np.linspace(LB, UB, 10)
+    ps.send(out)
+    ps.request_cancel_sim_ids(np.arange(5, 10))
+    tag = None
+    while tag not in (STOP_TAG, PERSIS_STOP):
+        tag, _, _ = ps.recv()
+    return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
+
+
+def kill_gen(H, persis_info, gen_specs, libE_info):
+    """Sends a quick point (x<0) and a slow one (x>=0); on the quick result, cancels the slow
+    one and returns."""
+    ps = PersistentSupport(libE_info, EVAL_GEN_TAG)
+    out = np.zeros(2, dtype=gen_specs["out"])
+    out["x"] = [[-1.0, 0.0], [1.0, 0.0]]
+    ps.send_recv(out)
+    ps.request_cancel_sim_ids([1])
+    return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
+
+
+def active_recv_gen(H, persis_info, gen_specs, libE_info):
+    """Sends two batches before receiving anything (allowed with active_recv_gen)."""
+    ps = PersistentSupport(libE_info, EVAL_GEN_TAG)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        out = np.zeros(3, dtype=gen_specs["out"])
+        out["x"] = rng.uniform(LB, UB, (3, 2))
+        ps.send(out)
+    received = 0
+    tag = None
+    while tag not in (STOP_TAG, PERSIS_STOP):
+        tag, _, calc_in = ps.recv()
+        if calc_in is not None:
+            received += len(calc_in)
+    persis_info["received"] = received
+    return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
