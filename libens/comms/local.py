@@ -70,9 +70,11 @@ class ConnectionPool(WorkerPool):
                             break
                 except (EOFError, OSError):
                     self._lose(wid, "its connection closed")
-                    out.append((wid, PeerLost("connection closed")))
+                    out.append((wid, PeerLost(self._exit_reason(wid))))
             else:
-                wid = self._sentinel_owner.pop(obj)
+                wid = self._sentinel_owner.pop(obj, None)
+                if wid is None:
+                    continue  # already reported through its connection in this round
                 conn = self._conns[wid]
                 if wid not in self._lost and conn in self._owner and conn.poll():
                     continue  # read what it sent before dying; the EOF reports the loss
@@ -94,7 +96,7 @@ class ConnectionPool(WorkerPool):
             if p.name == f"libens-worker-{wid}":
                 p.join(0.5)
                 return f"process {p.pid} exited with code {p.exitcode}"
-        return "process exited"
+        return "its connection closed"
 
     def close(self, timeout: float = 5.0) -> None:
         for p in self._processes:

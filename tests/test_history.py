@@ -1,0 +1,68 @@
+"""The history array and its index sets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from libens.errors import GeneratorError
+from libens.history import History, build_dtype
+
+
+def make(capacity=2):
+    return History(build_dtype([("x", float)], [("f", float)]), capacity=capacity)
+
+
+def rows(n, **fields):
+    out = np.zeros(n, dtype=[("x", float)] + [(k, type(v)) for k, v in fields.items()])
+    out["x"] = np.arange(n)
+    for k, v in fields.items():
+        out[k] = v
+    return out
+
+
+def test_capacity_doubles_and_rows_survive():
+    h = make(capacity=2)
+    for _ in range(5):
+        h.append_generated(rows(3), gen_worker=1, now=1.0)
+    assert h.n == 15 and len(h._H) == 16
+    assert np.array_equal(h.H["sim_id"], np.arange(15))
+    assert np.array_equal(h.H["x"], np.tile(np.arange(3.0), 5))
+
+
+def test_index_sets_follow_the_life_of_a_point():
+    h = make()
+    ids = h.append_generated(rows(4), gen_worker=2, now=1.0)
+    assert list(h.pending) == [0, 1, 2, 3] and h.outstanding[2] == 4
+    h.mark_started(ids[:2], worker=1, now=2.0)
+    assert list(h.pending) == [2, 3] and h.sim_started_count == 2
+    out = np.zeros(2, dtype=[("f", float), ("new", int)])
+    out["f"], out["new"] = [5.0, 6.0], 9
+    h.mark_ended(ids[:2], out, now=3.0)
+    assert "new" in h.dtype.names and h.H["new"][:2].tolist() == [9, 9]
+    assert list(h.uninformed[2]) == [0, 1] and h.outstanding[2] == 2
+    h.mark_informed(ids[:1], now=4.0)
+    assert list(h.uninformed[2]) == [1] and h.gen_informed_count == 1
+    running = h.cancel(np.array([1, 3]))
+    assert running.tolist() == [] and list(h.pending) == [2] and h.outstanding[2] == 1
+
+
+def test_generator_rows_with_sim_id_update_existing_rows():
+    h = make()
+    h.append_generated(rows(3), gen_worker=1, now=1.0)
+    upd = np.zeros(2, dtype=[("x", float), ("sim_id", int)])
+    upd["sim_id"], upd["x"] = [1, 3], [10.0, 30.0]
+    h.append_generated(upd, gen_worker=1, now=2.0)
+    assert h.H["x"].tolist() == [0.0, 10.0, 2.0, 30.0]
+    bad = np.zeros(1, dtype=[("x", float), ("sim_id", int)])
+    bad["sim_id"] = 9
+    with pytest.raises(GeneratorError, match="must be numbered 4..4"):
+        h.append_generated(bad, gen_worker=1, now=3.0)
+
+
+def test_H0_rows_and_offsets():
+    H0 = np.zeros(3, dtype=[("x", float), ("sim_ended", bool), ("f", float)])
+    H0["sim_ended"] = [True, False, True]
+    h = History(build_dtype([("x", float)], [("f", float)]), H0)
+    assert h.offset == 3 and list(h.pending) == [1]
+    assert h.H["sim_started"].tolist() == [True, False, True]

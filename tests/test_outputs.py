@@ -1,0 +1,37 @@
+"""Files a run leaves: history .npy, persis_info pickle, stats, log, periodic saves."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import userfuncs as uf
+
+from libens import ExitCriteria, GenSpecs, LibeSpecs, SimSpecs, libE
+
+SIM = SimSpecs(sim_f=uf.sphere, inputs=["x"], outputs=[("f", float)])
+GEN = GenSpecs(gen_f=uf.batch_gen, outputs=[("x", float, 2)], user={"gen_batch_size": 5})
+
+
+def test_outputs_written(comms, tmp_path):
+    H, _, _ = libE(SIM, GEN, ExitCriteria(sim_max=10),
+                   libE_specs=LibeSpecs(comms=comms, nworkers=2, H_file_prefix="run1",
+                                        save_every_k_sims=4))
+    saved = np.load(tmp_path / "run1.npy")
+    assert np.array_equal(saved["f"], H["f"]) and np.array_equal(saved["x"], H["x"])
+    with open(tmp_path / "run1_persis_info.pickle", "rb") as f:
+        assert "rand_stream" in pickle.load(f)[1]
+    stats = (tmp_path / "stats.txt").read_text().splitlines()
+    sims = [line for line in stats if " sim " in line]
+    assert len(sims) == 10 and all("WORKER_DONE" in line for line in sims)
+    assert any(" gen " in line for line in stats)
+    assert (tmp_path / "ensemble.log").exists()
+    periodic = sorted(p.name for p in tmp_path.glob("run1_after_sim_*.npy"))
+    assert periodic == ["run1_after_sim_8.npy"]
+
+
+def test_outputs_can_be_switched_off(comms, tmp_path):
+    libE(SIM, GEN, ExitCriteria(sim_max=4),
+         libE_specs=LibeSpecs(comms=comms, nworkers=2, disable_log_files=True,
+                              save_H_on_completion=False))
+    assert list(tmp_path.iterdir()) == []
