@@ -24,6 +24,7 @@ from libens.messages import (
     CALC_TYPE_NAMES,
     EVAL_GEN_TAG,
     EVAL_SIM_TAG,
+    FINISHED_PERSISTENT_GEN_TAG,
     CancelRequest,
     GenOutput,
     Kill,
@@ -41,6 +42,10 @@ logger = logging.getLogger("libens.manager")
 
 EXIT_OK = 0
 EXIT_WALLCLOCK = 2
+
+SHORT_SIM_SECONDS = 0.005  # below this mean sim_f call time, points are sent in chunks
+CHUNK_SECONDS = 0.02  # a chunk holds about this much work, so load stays balanced
+MAX_CHUNK = 1000
 
 
 @dataclass
@@ -71,7 +76,7 @@ class Manager:
         self.W["gen_worker"] = [w in gen_workers for w in ids] if gen_workers else True
         self.W["zero_resource_worker"] = [w in specs.libE.zero_resource_workers for w in ids]
         self._slot = {w: i for i, w in enumerate(ids)}
-        self._running: dict[int, np.ndarray] = {}
+        self._sim_call_time: float | None = None
         self.start_time = time.time()
         self.sim_ended_offset = int(np.count_nonzero(hist.H["sim_ended"]))
         self.stop_val_hit = False
@@ -150,17 +155,18 @@ class Manager:
         if msg.persis_info is not None:
             self.persis_info[wid] = msg.persis_info
         now = time.time()
-        ids = self._running.pop(wid, None)
-        if msg.tag == EVAL_SIM_TAG and ids is not None:
+        ids = msg.sim_ids
+        if msg.tag == EVAL_SIM_TAG and ids is not None and len(ids):
             self.hist.mark_ended(ids, msg.rows, now)
             self._after_sims_ended(ids)
+            call = (msg.ended - msg.started) / len(ids)
+            old = self._sim_call_time
+            self._sim_call_time = call if old is None else 0.8 * old + 0.2 * call
         elif msg.tag == EVAL_GEN_TAG and msg.rows is not None and len(msg.rows):
-            persistent_return = msg.status == Tag.FINISHED_PERSISTENT_GEN
+            persistent_return = msg.status == FINISHED_PERSISTENT_GEN_TAG
             if not persistent_return or self.specs.libE.use_persis_return_gen:
                 self._add_points(wid, msg.rows)
-        self.outputs.stats(wid, CALC_TYPE_NAMES.get(msg.tag, "calc"), ids, msg.started,
-                           msg.ended, Tag(msg.status).name if msg.status in Tag._value2member_map_
-                           else str(msg.status))
+        self.outputs.stats(wid, msg.tag, ids, msg.started, msg.ended, msg.status, msg.call_times)
 
     def _add_points(self, wid: int, rows: np.ndarray) -> None:
         ids = self.hist.append_generated(rows, wid, time.time())
@@ -222,7 +228,18 @@ class Manager:
             "pending_sim_ids": hist.pending,
             "uninformed_sim_ids": hist.uninformed,
             "outstanding": hist.outstanding,
+            "sim_batch_size": self._chunk_size(),
         }
+
+    def _chunk_size(self) -> int:
+        """Points per work order: 1, unless simulations are short (then enough to keep every
+        idle worker busy for about CHUNK_SECONDS), which divides the manager's cost."""
+        call = self._sim_call_time
+        if call is None or call > SHORT_SIM_SECONDS or not self.specs.libE.chunk_short_sims:
+            return 1
+        idle = int(np.count_nonzero((self.W["active"] == 0) & (self.W["persis_state"] == 0)))
+        share = -(-len(self.hist.pending) // max(idle, 1))
+        return max(1, min(share, int(CHUNK_SECONDS / max(call, 1e-7)), MAX_CHUNK))
 
     def _sim_budget(self) -> int | None:
         sim_max = self.specs.exit.sim_max
@@ -246,7 +263,7 @@ class Manager:
         if wid not in self._slot:
             raise LibensError(f"allocation function gave work to unknown worker {wid}")
         w = self.W[self._slot[wid]]
-        tag = Tag(order["tag"])
+        tag = int(order["tag"])
         info = dict(order.get("libE_info") or {})
         ids = np.atleast_1d(np.asarray(info.pop("H_rows", []), dtype=np.int64))
         persistent = bool(info.pop("persistent", False))
@@ -274,7 +291,6 @@ class Manager:
             self.pool.send(wid, Work(tag, rows, ids, None, True, active_recv, info or None))
         if tag == EVAL_SIM_TAG:
             self.hist.mark_started(ids, wid, now)
-            self._running[wid] = ids
         else:
             if len(ids):
                 self.hist.mark_informed(ids, now)

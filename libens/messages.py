@@ -95,6 +95,7 @@ class Result:
     persis_info: dict[str, Any] | None
     started: float
     ended: float
+    call_times: npt.NDArray[np.float64] | None = None  # (start, end) per point of a chunk
 
 
 @dataclass(slots=True)

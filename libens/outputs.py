@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from libens.messages import CALC_TYPE_NAMES, Tag
+
 logger = logging.getLogger("libens")
 
 STATS_FILE = "stats.txt"
@@ -40,12 +42,23 @@ class OutputFiles:
             if logger.level == logging.NOTSET or logger.level > logging.INFO:
                 logger.setLevel(logging.INFO)
 
-    def stats(self, worker: int, kind: str, sim_ids: Any, start: float, end: float, status: str) -> None:
-        """One line per finished calculation."""
-        if self._stats is not None:
+    def stats(self, worker: int, tag: int, sim_ids: Any, start: float, end: float, status: int,
+              call_times: np.ndarray | None = None) -> None:
+        """One line per finished calculation; a chunk of points gives one line per point."""
+        if self._stats is None:
+            return
+        kind = CALC_TYPE_NAMES.get(tag, "calc")
+        name = Tag(status).name if status in Tag._value2member_map_ else str(status)
+        if sim_ids is None or not len(sim_ids) or tag != Tag.EVAL_SIM:
             ids = ",".join(map(str, sim_ids)) if sim_ids is not None and len(sim_ids) else "-"
-            self._stats.write(f"worker {worker} {kind} sim_ids {ids} start {start:.6f} "
-                              f"end {end:.6f} time {end - start:.6f} status {status}\n")
+            lines = [(ids, start, end)]
+        elif call_times is not None:
+            lines = [(str(i), t0, t1) for i, (t0, t1) in zip(sim_ids.tolist(), call_times.tolist(), strict=True)]
+        else:
+            lines = [(",".join(map(str, sim_ids.tolist())), start, end)]
+        self._stats.write("".join(
+            f"worker {worker} {kind} sim_id {ids} start {t0:.6f} end {t1:.6f} "
+            f"time {t1 - t0:.6f} status {name}\n" for ids, t0, t1 in lines))
 
     def save_periodic(self, kind: str, count: int, H: np.ndarray) -> None:
         """Save the history after every k sims/gens, replacing the previous periodic save."""

@@ -60,10 +60,12 @@ class _Spec(BaseModel):
 
     @classmethod
     def _attr(cls, key: str) -> str:
-        for name, info in cls.model_fields.items():
-            if key == name or key == info.alias:
-                return name
-        raise KeyError(key)
+        keys = cls.__dict__.get("_keys")
+        if keys is None:
+            keys = {name: name for name in cls.model_fields}
+            keys.update({i.alias: n for n, i in cls.model_fields.items() if i.alias})
+            cls._keys = keys
+        return keys[key]
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self, self._attr(key))
@@ -79,7 +81,11 @@ class _Spec(BaseModel):
 
     def get(self, key: str, default: Any = None) -> Any:
         """``dict.get`` for libEnsemble-style reads."""
-        return self[key] if key in self else default
+        try:
+            value = getattr(self, self._attr(key))
+        except KeyError:
+            return default
+        return default if value is None else value
 
 
 class SimSpecs(_Spec):
@@ -200,6 +206,7 @@ class LibeSpecs(_Spec):
     use_persis_return_gen: bool = False
     use_persis_return_sim: bool = False
     worker_timeout: float = Field(5.0, gt=0)
+    chunk_short_sims: bool = True
 
     @property
     def output_dir(self) -> Path:

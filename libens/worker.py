@@ -80,20 +80,53 @@ class Worker:
         )
         persis_info = work.persis_info if work.persis_info is not None else {}
         started = time.time()
+        if libE_info.pop("split_rows", False):
+            return self._run_per_row(work, rows, persis_info, libE_info, started)
         try:
             H_o, persis_info, status = func(rows, persis_info, specs, libE_info)
             if is_sim and not work.persistent:
                 check_sim_output(H_o, len(rows), self.sim_specs.outputs, func.name)
         except Exception as e:
-            logger.debug("worker %d: %s raised %r", self.worker_id, func and func.name, e)
-            return WorkerFailed(work.tag, func.name if func else "?", f"{type(e).__name__}: {e}",
-                                traceback.format_exc(), work.sim_ids)
+            return self._failed(work.tag, e, work.sim_ids)
         if status == UNSET_TAG:
             if work.persistent:
                 status = FINISHED_PERSISTENT_GEN_TAG if work.tag == EVAL_GEN_TAG else FINISHED_PERSISTENT_SIM_TAG
             else:
                 status = WORKER_DONE
         return Result(work.tag, int(status), H_o, work.sim_ids, persis_info, started, time.time())
+
+
+    def _run_per_row(self, work: Work, rows: np.ndarray, persis_info: dict,
+                     libE_info: dict, started: float) -> Result | WorkerFailed:
+        """A chunk of points: one sim_f call per point, one message back. If a call raises,
+        the points done before it are sent first, so nothing computed is lost."""
+        func = self.sim_f
+        outs = []
+        status = UNSET_TAG
+        times = np.empty((len(rows), 2))
+        for i in range(len(rows)):
+            libE_info["H_rows"] = work.sim_ids[i : i + 1]
+            times[i, 0] = time.time()
+            try:
+                H_o, persis_info, status = func(rows[i : i + 1], persis_info, self.sim_specs,
+                                                libE_info)
+                check_sim_output(H_o, 1, self.sim_specs.outputs, func.name)
+            except Exception as e:
+                if outs:
+                    self.channel.send(Result(work.tag, WORKER_DONE, np.concatenate(outs),
+                                             work.sim_ids[:i], persis_info, started, time.time(),
+                                             times[:i]))
+                return self._failed(work.tag, e, work.sim_ids[i : i + 1])
+            outs.append(H_o)
+            times[i, 1] = time.time()
+        status = WORKER_DONE if status == UNSET_TAG else status
+        return Result(work.tag, int(status), np.concatenate(outs), work.sim_ids, persis_info,
+                      started, time.time(), times)
+
+    def _failed(self, tag: Tag, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:
+        name = (self.sim_f if tag == EVAL_SIM_TAG else self.gen_f).name
+        logger.debug("worker %d: %s raised %r", self.worker_id, name, e)
+        return WorkerFailed(tag, name, f"{type(e).__name__}: {e}", traceback.format_exc(), sim_ids)
 
 
 def _sim_callable(sim_specs: Any) -> Any:

@@ -13,16 +13,20 @@ import numpy as np
 
 from libens.alloc.support import AllocSupport
 from libens.messages import EVAL_GEN_TAG
+from libens.specs import GenSpecs
 
 AllocResult = tuple[dict, dict] | tuple[dict, dict, int]
 
 
 def _opt(alloc_specs: Any, gen_specs: Any, key: str, default: Any) -> Any:
     """An option from ``alloc_specs["user"]``, else the GenSpecs field, else ``default``."""
-    user = alloc_specs["user"] if "user" in alloc_specs else {}
+    user = alloc_specs.get("user") or {}
     if key in user:
         return user[key]
-    return gen_specs.get(key, default) if gen_specs is not None else default
+    if gen_specs is None:
+        return default
+    value = getattr(gen_specs, key, None) if isinstance(gen_specs, GenSpecs) else gen_specs.get(key)
+    return default if value is None else value
 
 
 def _nothing_to_do(libE_info: dict) -> bool:

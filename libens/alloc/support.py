@@ -46,6 +46,7 @@ class AllocSupport:
         self.libE_info = libE_info if libE_info is not None else {}
         self._pending_iter: Iterator[int] | None = None
         self._taken: set[int] = set()
+        self._coalesced: set[int] = set()
 
     def avail_worker_ids(
         self,
@@ -89,7 +90,9 @@ class AllocSupport:
     def sim_work(self, wid: int, H: np.ndarray, H_fields: list[str], H_rows: Any,
                  persis_info: dict | None, **libE_info: Any) -> dict:
         """A simulation work order for worker ``wid``."""
-        libE_info["H_rows"] = _rows(H_rows)
+        rows = libE_info["H_rows"] = _rows(H_rows)
+        if len(rows) > 1 and int(rows[0]) in self._coalesced:
+            libE_info["split_rows"] = True
         return {"H_fields": H_fields, "persis_info": persis_info, "tag": EVAL_SIM_TAG,
                 "libE_info": libE_info}
 
@@ -101,9 +104,14 @@ class AllocSupport:
                 "libE_info": libE_info}
 
     def take_points(self, H: np.ndarray, batch: bool = False) -> npt.NDArray[np.int64]:
-        """Next pending point(s) to evaluate, from the manager's pending set: the lowest
+        """Next pending point(s) to evaluate, from the manager's pending set: the highest
         ``priority`` first when that field exists (all of equal priority when ``batch``),
-        else in generation order. Points already taken by this instance are skipped."""
+        else in generation order. Points already taken by this instance are skipped.
+
+        Without priorities, up to ``libE_info["sim_batch_size"]`` points are taken at once
+        (the manager raises it when simulations are short); such a chunk is still evaluated
+        one sim_f call per point.
+        """
         pending = self.libE_info.get("pending_sim_ids")
         if pending is None:
             return self._scan_points(H, batch)
@@ -115,7 +123,10 @@ class AllocSupport:
             top = pr.max()
             chosen = avail[pr == top] if batch else avail[[int(np.argmax(pr))]]
         else:
-            chosen = np.array(self._next_pending(pending), dtype=np.int64)
+            chosen = np.array(self._next_pending(pending, self.libE_info.get("sim_batch_size", 1)),
+                              dtype=np.int64)
+            if len(chosen) > 1:
+                self._coalesced.add(int(chosen[0]))
         self._taken.update(chosen.tolist())
         return chosen
 
@@ -124,13 +135,16 @@ class AllocSupport:
         pending = self.libE_info.get("pending_sim_ids")
         return len(pending) > len(self._taken) if pending is not None else True
 
-    def _next_pending(self, pending: dict[int, None]) -> list[int]:
+    def _next_pending(self, pending: dict[int, None], k: int) -> list[int]:
         if self._pending_iter is None:
             self._pending_iter = iter(pending)
+        out: list[int] = []
         for i in self._pending_iter:
             if i not in self._taken:
-                return [i]
-        return []
+                out.append(i)
+                if len(out) >= k:
+                    break
+        return out
 
     def _scan_points(self, H: np.ndarray, batch: bool) -> npt.NDArray[np.int64]:
         avail = ~H["sim_started"] & ~H["cancel_requested"]

@@ -7,9 +7,10 @@ is noticed as soon as the operating system reports it.
 from __future__ import annotations
 
 import multiprocessing as mp
+import selectors
 import threading
 from collections.abc import Iterable
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from typing import Any
 
 from libens.comms.base import Comms, PeerLost, WorkerMain, WorkerPool
@@ -25,7 +26,8 @@ def _process_main(conn: Connection, worker_id: int, worker_main: WorkerMain) -> 
 
 
 class ConnectionPool(WorkerPool):
-    """Workers behind ``Connection`` objects; waits with ``multiprocessing.connection.wait``.
+    """Workers behind ``Connection`` objects, waited on with one long-lived selector (epoll on
+    Linux), so a wait costs O(ready workers), not O(all workers).
 
     ``sentinels`` maps a worker to a waitable that becomes ready when it dies (a process
     sentinel); threads in this process have none (their pipe closes when they end).
@@ -39,11 +41,15 @@ class ConnectionPool(WorkerPool):
         threads: list[threading.Thread],
     ) -> None:
         self._conns = conns
+        self._sentinels = dict(sentinels)
         self._processes = processes
         self._threads = threads
-        self._owner: dict[Any, int] = {c: w for w, c in conns.items()}
-        self._sentinel_owner: dict[Any, int] = {s: w for w, s in sentinels.items()}
         self._lost: set[int] = set()
+        self._selector = selectors.DefaultSelector()
+        for wid, conn in conns.items():
+            self._selector.register(conn, selectors.EVENT_READ, (wid, False))
+        for wid, sentinel in sentinels.items():
+            self._selector.register(sentinel, selectors.EVENT_READ, (wid, True))
 
     @property
     def worker_ids(self) -> list[int]:
@@ -56,40 +62,40 @@ class ConnectionPool(WorkerPool):
             raise ChannelClosed(f"worker {worker_id} is gone: {e}") from e
 
     def recv_any(self, timeout: float | None = None) -> list[tuple[int, Any]]:
-        waitables = list(self._owner) + list(self._sentinel_owner)
-        if not waitables:
+        if not self._selector.get_map():
             return []
         out: list[tuple[int, Any]] = []
-        for obj in wait(waitables, timeout):
-            if obj in self._owner:
-                wid = self._owner[obj]
-                try:
-                    while True:
-                        out.append((wid, obj.recv()))
-                        if not obj.poll():
-                            break
-                except (EOFError, OSError):
-                    self._lose(wid, "its connection closed")
-                    out.append((wid, PeerLost(self._exit_reason(wid))))
-            else:
-                wid = self._sentinel_owner.pop(obj, None)
-                if wid is None:
-                    continue  # already reported through its connection in this round
-                conn = self._conns[wid]
-                if wid not in self._lost and conn in self._owner and conn.poll():
-                    continue  # read what it sent before dying; the EOF reports the loss
-                if wid not in self._lost:
-                    self._lose(wid, "its process exited")
-                    out.append((wid, PeerLost(self._exit_reason(wid))))
+        for key, _ in self._selector.select(timeout):
+            wid, is_sentinel = key.data
+            if wid in self._lost:
+                continue
+            conn = self._conns[wid]
+            if is_sentinel:
+                self._selector.unregister(key.fileobj)
+                del self._sentinels[wid]
+                if conn.poll():
+                    continue  # read what it sent before dying; its EOF then reports the loss
+                self._lose(wid)
+                out.append((wid, PeerLost(self._exit_reason(wid))))
+                continue
+            try:
+                while True:
+                    out.append((wid, conn.recv()))
+                    if not conn.poll():
+                        break
+            except (EOFError, OSError):
+                self._lose(wid)
+                out.append((wid, PeerLost(self._exit_reason(wid))))
         return out
 
-    def _lose(self, wid: int, _why: str) -> None:
+    def _lose(self, wid: int) -> None:
         self._lost.add(wid)
-        conn = self._conns[wid]
-        self._owner.pop(conn, None)
-        for s, w in list(self._sentinel_owner.items()):
-            if w == wid:
-                del self._sentinel_owner[s]
+        for obj in (self._conns[wid], self._sentinels.pop(wid, None)):
+            if obj is not None:
+                try:
+                    self._selector.unregister(obj)
+                except (KeyError, ValueError):
+                    pass
 
     def _exit_reason(self, wid: int) -> str:
         for p in self._processes:
@@ -110,6 +116,7 @@ class ConnectionPool(WorkerPool):
                 p.join()
         for t in self._threads:
             t.join(timeout)
+        self._selector.close()
         for c in self._conns.values():
             c.close()
 
