@@ -77,6 +77,7 @@ class Manager:
         self.W["zero_resource_worker"] = [w in specs.libE.zero_resource_workers for w in ids]
         self._slot = {w: i for i, w in enumerate(ids)}
         self._sim_call_time: float | None = None
+        self._held_persis_info: dict[int, Any] = {}
         self.start_time = time.time()
         self.sim_ended_offset = int(np.count_nonzero(hist.H["sim_ended"]))
         self.stop_val_hit = False
@@ -153,7 +154,7 @@ class Manager:
         w["persis_state"] = 0
         w["active_recv"] = False
         if msg.persis_info is not None:
-            self.persis_info[wid] = msg.persis_info
+            self.persis_info[wid] = self._held_persis_info[wid] = msg.persis_info
         now = time.time()
         ids = msg.sim_ids
         if msg.tag == EVAL_SIM_TAG and ids is not None and len(ids):
@@ -284,11 +285,12 @@ class Manager:
                               "does not have; declare them in gen_specs.outputs or sim_specs.outputs")
         rows = subarray(H, fields, ids) if fields and len(ids) else None
         now = time.time()
-        if not persistent or not w["persis_state"]:
-            self.pool.send(wid, Work(tag, rows, ids, order.get("persis_info"), persistent,
-                                     active_recv, info or None))
+        pi = order.get("persis_info")
+        if persistent and w["persis_state"] or pi is self._held_persis_info.get(wid):
+            pi = None  # the worker holds it already: don't pickle it again
         else:
-            self.pool.send(wid, Work(tag, rows, ids, None, True, active_recv, info or None))
+            self._held_persis_info[wid] = pi
+        self.pool.send(wid, Work(tag, rows, ids, pi, persistent, active_recv, info or None))
         if tag == EVAL_SIM_TAG:
             self.hist.mark_started(ids, wid, now)
         else:

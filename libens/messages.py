@@ -35,22 +35,23 @@ class Tag(IntEnum):
     CALC_EXCEPTION = 36
 
 
-UNSET_TAG = Tag.UNSET
-EVAL_SIM_TAG = Tag.EVAL_SIM
-EVAL_GEN_TAG = Tag.EVAL_GEN
-STOP_TAG = Tag.STOP
-PERSIS_STOP = Tag.PERSIS_STOP
-FINISHED_PERSISTENT_SIM_TAG = Tag.FINISHED_PERSISTENT_SIM
-FINISHED_PERSISTENT_GEN_TAG = Tag.FINISHED_PERSISTENT_GEN
-MAN_SIGNAL_FINISH = Tag.MAN_SIGNAL_FINISH
-MAN_SIGNAL_KILL = Tag.MAN_SIGNAL_KILL
-WORKER_KILL = Tag.WORKER_KILL
-WORKER_KILL_ON_ERR = Tag.WORKER_KILL_ON_ERR
-WORKER_KILL_ON_TIMEOUT = Tag.WORKER_KILL_ON_TIMEOUT
-TASK_FAILED = Tag.TASK_FAILED
-TASK_FAILED_TO_START = Tag.TASK_FAILED_TO_START
-WORKER_DONE = Tag.WORKER_DONE
-CALC_EXCEPTION = Tag.CALC_EXCEPTION
+# Plain ints (as in libEnsemble): cheap to compare in NumPy masks and hot loops.
+UNSET_TAG = int(Tag.UNSET)
+EVAL_SIM_TAG = int(Tag.EVAL_SIM)
+EVAL_GEN_TAG = int(Tag.EVAL_GEN)
+STOP_TAG = int(Tag.STOP)
+PERSIS_STOP = int(Tag.PERSIS_STOP)
+FINISHED_PERSISTENT_SIM_TAG = int(Tag.FINISHED_PERSISTENT_SIM)
+FINISHED_PERSISTENT_GEN_TAG = int(Tag.FINISHED_PERSISTENT_GEN)
+MAN_SIGNAL_FINISH = int(Tag.MAN_SIGNAL_FINISH)
+MAN_SIGNAL_KILL = int(Tag.MAN_SIGNAL_KILL)
+WORKER_KILL = int(Tag.WORKER_KILL)
+WORKER_KILL_ON_ERR = int(Tag.WORKER_KILL_ON_ERR)
+WORKER_KILL_ON_TIMEOUT = int(Tag.WORKER_KILL_ON_TIMEOUT)
+TASK_FAILED = int(Tag.TASK_FAILED)
+TASK_FAILED_TO_START = int(Tag.TASK_FAILED_TO_START)
+WORKER_DONE = int(Tag.WORKER_DONE)
+CALC_EXCEPTION = int(Tag.CALC_EXCEPTION)
 
 CALC_TYPE_NAMES = {EVAL_SIM_TAG: "sim", EVAL_GEN_TAG: "gen"}
 
@@ -72,7 +73,8 @@ class Work:
     """Manager -> worker: evaluate (sim) or generate (gen) on these rows.
 
     For a persistent worker that is already running, a Work carries new rows (results for a
-    generator, points for a persistent sim) and no new call starts.
+    generator, points for a persistent sim) and no new call starts. ``persis_info=None`` means
+    "the worker's own": the manager leaves out the persis_info a worker already holds.
     """
 
     tag: Tag

@@ -60,7 +60,12 @@ def split_return(out: Any, persis_info: Any) -> tuple[Any, Any, int]:
     return out, persis_info, UNSET_TAG
 
 
-def check_sim_output(H_o: Any, nrows: int, declared: list[tuple], name: str) -> None:
+def declared_types(fields: list[tuple]) -> dict[str, np.dtype]:
+    """Field name -> dtype of a spec's outputs, computed once per worker."""
+    return {spec[0]: np.dtype([tuple(spec)])[spec[0]] for spec in fields}
+
+
+def check_sim_output(H_o: Any, nrows: int, declared: dict[str, np.dtype], name: str) -> None:
     """Raise SimulatorError naming the field when a sim_f's output doesn't match its spec."""
     if not isinstance(H_o, np.ndarray) or H_o.dtype.names is None:
         raise SimulatorError(
@@ -70,14 +75,13 @@ def check_sim_output(H_o: Any, nrows: int, declared: list[tuple], name: str) -> 
     if len(H_o) != nrows:
         raise SimulatorError(f"{name} returned {len(H_o)} rows for {nrows} input rows; "
                              "return one output row per input row")
-    for spec in declared:
-        field = spec[0]
-        if field not in H_o.dtype.names:
+    fields = H_o.dtype.fields
+    for field, want in declared.items():
+        got = fields.get(field)
+        if got is None or got[0] == want:
             continue
-        want = np.dtype([tuple(spec)])[field]
-        got = H_o.dtype.fields[field][0]
-        if got != want and not np.can_cast(got, want, "same_kind"):
+        if not np.can_cast(got[0], want, "same_kind"):
             raise SimulatorError(
-                f"{name} returned field {field!r} as {got}, but sim_specs.outputs declares {want}; "
-                "build the output with dtype=sim_specs['out']"
+                f"{name} returned field {field!r} as {got[0]}, but sim_specs.outputs declares "
+                f"{want}; build the output with dtype=sim_specs['out']"
             )

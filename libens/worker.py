@@ -30,7 +30,7 @@ from libens.messages import (
     WorkerFailed,
     WorkerSetup,
 )
-from libens.userfuncs import UserFunction, check_sim_output
+from libens.userfuncs import UserFunction, check_sim_output, declared_types
 
 logger = logging.getLogger("libens.worker")
 
@@ -44,7 +44,9 @@ class Worker:
         self.sim_specs = setup.sim_specs
         self.gen_specs = setup.gen_specs
         self.options = setup.options
+        self.persis_info: dict[str, Any] = {}
         self.sim_f = UserFunction(_sim_callable(self.sim_specs)) if self.sim_specs else None
+        self.sim_out_types = declared_types(self.sim_specs.outputs) if self.sim_specs else {}
         self.gen_f = UserFunction(_gen_callable(self.gen_specs)) if self.gen_specs else None
 
     def run(self) -> None:
@@ -78,14 +80,17 @@ class Worker:
             persistent=work.persistent,
             active_recv=work.active_recv,
         )
-        persis_info = work.persis_info if work.persis_info is not None else {}
+        if work.persis_info is not None:
+            self.persis_info = work.persis_info
+        persis_info = self.persis_info
         started = time.time()
         if libE_info.pop("split_rows", False):
             return self._run_per_row(work, rows, persis_info, libE_info, started)
         try:
             H_o, persis_info, status = func(rows, persis_info, specs, libE_info)
+            self.persis_info = persis_info
             if is_sim and not work.persistent:
-                check_sim_output(H_o, len(rows), self.sim_specs.outputs, func.name)
+                check_sim_output(H_o, len(rows), self.sim_out_types, func.name)
         except Exception as e:
             return self._failed(work.tag, e, work.sim_ids)
         if status == UNSET_TAG:
@@ -110,7 +115,7 @@ class Worker:
             try:
                 H_o, persis_info, status = func(rows[i : i + 1], persis_info, self.sim_specs,
                                                 libE_info)
-                check_sim_output(H_o, 1, self.sim_specs.outputs, func.name)
+                check_sim_output(H_o, 1, self.sim_out_types, func.name)
             except Exception as e:
                 if outs:
                     self.channel.send(Result(work.tag, WORKER_DONE, np.concatenate(outs),
@@ -118,6 +123,7 @@ class Worker:
                                              times[:i]))
                 return self._failed(work.tag, e, work.sim_ids[i : i + 1])
             outs.append(H_o)
+            self.persis_info = persis_info
             times[i, 1] = time.time()
         status = WORKER_DONE if status == UNSET_TAG else status
         return Result(work.tag, int(status), np.concatenate(outs), work.sim_ids, persis_info,

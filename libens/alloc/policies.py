@@ -88,16 +88,18 @@ def _persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info,
         and libE_info["sim_ended_count"] >= first_batch
     )
     Work: dict[int, dict] = {}
-    if support.count_persis_gens() < persis_info.get("num_gens_started", 0):
+    gen_count = support.count_persis_gens()
+    if gen_count < persis_info.get("num_gens_started", 0):
         return Work, persis_info, 1
+    room = _opt(alloc_specs, gen_specs, "num_active_gens", 1) - gen_count
 
     for wid in support.avail_gen_worker_ids(persistent=EVAL_GEN_TAG, active_recv=active_recv):
         ids = support.uninformed_ids(wid)
         if len(ids) and (async_return or support.outstanding(wid) == 0):
             Work[wid] = support.gen_work(wid, gen_specs["persis_in"], ids, persis_info.get(wid),
                                          persistent=True, active_recv=active_recv)
-    if gens_first:
-        _start_persistent_gens(support, Work, H, gen_specs, alloc_specs, persis_info, active_recv)
+    if gens_first and room > 0:
+        room -= _start_persistent_gens(support, Work, H, gen_specs, persis_info, active_recv, room)
     for wid in support.avail_worker_ids(persistent=False, zero_resource_workers=False,
                                         gen_workers=False):
         if wid in Work:
@@ -106,28 +108,26 @@ def _persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info,
         if not len(ids):
             break
         Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
-    if not support.pending_left():
-        _start_persistent_gens(support, Work, H, gen_specs, alloc_specs, persis_info, active_recv)
+    if room > 0 and not support.pending_left():
+        _start_persistent_gens(support, Work, H, gen_specs, persis_info, active_recv, room)
     return Work, persis_info, 0
 
 
 def _start_persistent_gens(support: AllocSupport, Work: dict, H: np.ndarray, gen_specs: Any,
-                           alloc_specs: Any, persis_info: dict, active_recv: bool) -> None:
-    num_active_gens = _opt(alloc_specs, gen_specs, "num_active_gens", 1)
-    gen_count = support.count_persis_gens() + sum(
-        1 for w in Work.values() if w["tag"] == EVAL_GEN_TAG and w["libE_info"].get("persistent")
-        and w["libE_info"].get("new_gen")
-    )
+                           persis_info: dict, active_recv: bool, room: int) -> int:
+    """Start up to ``room`` persistent generators on idle workers; returns how many."""
+    started = 0
     for wid in support.avail_gen_worker_ids(persistent=False, zero_resource_workers=True):
-        if gen_count >= num_active_gens:
-            return
+        if started >= room:
+            break
         if wid in Work:
             continue
         Work[wid] = support.gen_work(wid, gen_specs["in"], _gen_rows(gen_specs, H),
                                      persis_info.get(wid), persistent=True,
-                                     active_recv=active_recv, new_gen=True)
+                                     active_recv=active_recv)
         persis_info["num_gens_started"] = persis_info.get("num_gens_started", 0) + 1
-        gen_count += 1
+        started += 1
+    return started
 
 
 def give_pregenerated_work(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info) -> AllocResult:
