@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from libens.alloc.support import WORKER_DTYPE
+from libens.alloc.workers import WorkerTable
 from libens.comms.base import PeerLost, WorkerPool
 from libens.errors import ChannelClosed, GeneratorError, LibensError, RemoteTraceback, WorkerError
 from libens.history import History, subarray
@@ -27,6 +27,7 @@ from libens.messages import (
     FINISHED_PERSISTENT_GEN_TAG,
     CancelRequest,
     GenOutput,
+    Goodbye,
     Kill,
     Result,
     Stop,
@@ -70,18 +71,26 @@ class Manager:
         self.specs = specs
         self.persis_info = persis_info
         self.outputs = outputs
-        ids = pool.worker_ids
-        self.W = np.zeros(len(ids), dtype=WORKER_DTYPE)
-        self.W["worker_id"] = ids
-        self.W["gen_worker"] = [w in gen_workers for w in ids] if gen_workers else True
-        self.W["zero_resource_worker"] = [w in specs.libE.zero_resource_workers for w in ids]
-        self._slot = {w: i for i, w in enumerate(ids)}
+        self.workers = WorkerTable(pool.worker_ids, gen_workers or (),
+                                   specs.libE.zero_resource_workers)
+        self.W = self.workers.W
+        self._alloc_libE_info: dict[str, Any] = {
+            "exit_criteria": specs.exit,
+            "manager_kill_canceled_sims": specs.libE.kill_canceled_sims,
+            "use_resource_sets": False,
+            "gen_on_manager": 0 in self.workers.slot,
+            "pending_sim_ids": hist.pending,
+            "uninformed_sim_ids": hist.uninformed,
+            "outstanding": hist.outstanding,
+            "worker_table": self.workers,
+        }
         self._sim_call_time: float | None = None
         self._held_persis_info: dict[int, Any] = {}
         self.start_time = time.time()
         self.sim_ended_offset = int(np.count_nonzero(hist.H["sim_ended"]))
         self.stop_val_hit = False
         self.exit_flag = EXIT_OK
+        self._wallclock = False
         self._next_save = {"sim": specs.libE.save_every_k_sims, "gen": specs.libE.save_every_k_gens}
 
     # --- main loop -------------------------------------------------------------------
@@ -92,7 +101,7 @@ class Manager:
             self._send_setup()
             stop = self._allocate()
             while not stop and not self._exit_reached():
-                if not self.W["active"].any():
+                if not self.workers.busy:
                     logger.warning("no work is running and the allocation policy gave none: "
                                    "ending the run")
                     break
@@ -112,7 +121,7 @@ class Manager:
 
     def _send_setup(self) -> None:
         s = self.specs
-        options = {"sim_workers": int(np.count_nonzero(self.W["worker_id"] != 0)),
+        options = {"sim_workers": sum(1 for w in self.workers.slot if w != 0),
                    "nworkers": len(self.W)}
         for wid in self.pool.worker_ids:
             self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen, options))
@@ -142,17 +151,15 @@ class Manager:
             raise WorkerError(f"worker {wid} sent an unexpected {type(msg).__name__}")
 
     def _on_gen_output(self, wid: int, msg: GenOutput) -> None:
-        w = self.W[self._slot[wid]]
-        if not w["active_recv"]:
-            w["active"] = 0
+        if not self.workers.recv[wid]:
+            self.workers.set_active(wid, 0)
         if msg.rows is not None and len(msg.rows):
             self._add_points(wid, msg.rows)
 
     def _on_result(self, wid: int, msg: Result) -> None:
-        w = self.W[self._slot[wid]]
-        w["active"] = 0
-        w["persis_state"] = 0
-        w["active_recv"] = False
+        self.workers.set_active(wid, 0)
+        if self.workers.persis[wid]:
+            self.workers.set_persistent(wid, 0)
         if msg.persis_info is not None:
             self.persis_info[wid] = self._held_persis_info[wid] = msg.persis_info
         now = time.time()
@@ -171,7 +178,7 @@ class Manager:
 
     def _add_points(self, wid: int, rows: np.ndarray) -> None:
         ids = self.hist.append_generated(rows, wid, time.time())
-        gen_started = self.W["gen_started_time"][self._slot[wid]]
+        gen_started = self.W["gen_started_time"][self.workers.slot[wid]]
         self.hist.set_gen_started(ids, gen_started)
         self._maybe_save("gen", self.hist.n - self.hist.offset)
 
@@ -205,32 +212,24 @@ class Manager:
         raise err from RemoteTraceback(msg.traceback)
 
     def _on_lost(self, wid: int, msg: PeerLost) -> None:
-        w = self.W[self._slot[wid]]
-        doing = ("while running a " + CALC_TYPE_NAMES.get(int(w["active"]), "calculation")
-                 if w["active"] or w["persis_state"] else "while idle")
+        active = self.workers.active[wid] or self.workers.persis[wid]
+        doing = ("while running a " + CALC_TYPE_NAMES.get(active, "calculation")
+                 if active else "while idle")
         raise WorkerError(f"worker {wid} was lost {doing}: {msg.reason}")
 
     # --- allocate and send --------------------------------------------------------------
 
     def _alloc_info(self) -> dict[str, Any]:
-        hist = self.hist
-        W = self.W
-        return {
-            "any_idle_workers": bool((W["active"] == 0).any() or W["active_recv"].any()),
-            "exit_criteria": self.specs.exit,
-            "elapsed_time": self.elapsed(),
-            "gen_informed_count": hist.gen_informed_count,
-            "manager_kill_canceled_sims": self.specs.libE.kill_canceled_sims,
-            "sim_started_count": hist.sim_started_count,
-            "sim_ended_count": hist.sim_ended_count,
-            "sim_max_given": self._sim_budget() == 0,
-            "use_resource_sets": False,
-            "gen_on_manager": 0 in self._slot,
-            "pending_sim_ids": hist.pending,
-            "uninformed_sim_ids": hist.uninformed,
-            "outstanding": hist.outstanding,
-            "sim_batch_size": self._chunk_size(),
-        }
+        hist, workers = self.hist, self.workers
+        info = self._alloc_libE_info
+        info["any_idle_workers"] = bool(workers.idle) or any(workers.recv.values())
+        info["elapsed_time"] = self.elapsed()
+        info["gen_informed_count"] = hist.gen_informed_count
+        info["sim_started_count"] = hist.sim_started_count
+        info["sim_ended_count"] = hist.sim_ended_count
+        info["sim_max_given"] = self._sim_budget() == 0
+        info["sim_batch_size"] = self._chunk_size()
+        return info
 
     def _chunk_size(self) -> int:
         """Points per work order: 1, unless simulations are short (then enough to keep every
@@ -238,7 +237,7 @@ class Manager:
         call = self._sim_call_time
         if call is None or call > SHORT_SIM_SECONDS or not self.specs.libE.chunk_short_sims:
             return 1
-        idle = int(np.count_nonzero((self.W["active"] == 0) & (self.W["persis_state"] == 0)))
+        idle = sum(1 for w in self.workers.idle if not self.workers.persis[w])
         share = -(-len(self.hist.pending) // max(idle, 1))
         return max(1, min(share, int(CHUNK_SECONDS / max(call, 1e-7)), MAX_CHUNK))
 
@@ -261,15 +260,16 @@ class Manager:
         return len(out) == 3 and bool(out[2])
 
     def _send_work(self, wid: int, order: dict) -> None:
-        if wid not in self._slot:
+        workers = self.workers
+        if wid not in workers.slot:
             raise LibensError(f"allocation function gave work to unknown worker {wid}")
-        w = self.W[self._slot[wid]]
         tag = int(order["tag"])
         info = dict(order.get("libE_info") or {})
         ids = np.atleast_1d(np.asarray(info.pop("H_rows", []), dtype=np.int64))
         persistent = bool(info.pop("persistent", False))
         active_recv = bool(info.pop("active_recv", False))
-        if w["active"] and not (w["active_recv"] or (persistent and w["persis_state"] == tag)):
+        persis_state = workers.persis[wid]
+        if workers.active[wid] and not (workers.recv[wid] or (persistent and persis_state == tag)):
             raise LibensError(f"allocation function gave work to busy worker {wid}")
         if tag == EVAL_SIM_TAG:
             budget = self._sim_budget()
@@ -286,7 +286,7 @@ class Manager:
         rows = subarray(H, fields, ids) if fields and len(ids) else None
         now = time.time()
         pi = order.get("persis_info")
-        if persistent and w["persis_state"] or pi is self._held_persis_info.get(wid):
+        if persistent and persis_state or pi is self._held_persis_info.get(wid):
             pi = None  # the worker holds it already: don't pickle it again
         else:
             self._held_persis_info[wid] = pi
@@ -296,11 +296,10 @@ class Manager:
         else:
             if len(ids):
                 self.hist.mark_informed(ids, now)
-            w["gen_started_time"] = now
-        w["active"] = tag
+            self.W["gen_started_time"][workers.slot[wid]] = now
+        workers.set_active(wid, tag)
         if persistent:
-            w["persis_state"] = tag
-            w["active_recv"] = active_recv
+            workers.set_persistent(wid, tag, active_recv)
 
     # --- exit ---------------------------------------------------------------------------
 
@@ -319,16 +318,16 @@ class Manager:
     def _finish(self) -> None:
         """Stop persistent user functions (handing over final results if asked), collect what
         is still running (unless the wallclock ran out), then stop every worker."""
-        wallclock = getattr(self, "_wallclock", False)
-        for i in np.nonzero(self.W["persis_state"])[0]:
-            wid = int(self.W["worker_id"][i])
-            self._send_persis_stop(wid)
-            self.W["active"][i] = self.W["persis_state"][i]
+        wallclock = self._wallclock
+        workers = self.workers
+        for wid, state in list(workers.persis.items()):
+            if state:
+                self._send_persis_stop(wid)
+                workers.set_active(wid, state)
         deadline = time.time() + self.specs.libE.worker_timeout if wallclock else None
-        while self.W["active"].any() or self.W["persis_state"].any():
+        while workers.busy or any(workers.persis.values()):
             if wallclock:
-                busy = self.W["active"][self.W["persis_state"] == 0].any()
-                if busy and not self.W["persis_state"].any():
+                if not any(workers.persis.values()):
                     self.exit_flag = EXIT_WALLCLOCK
                     break
                 left = deadline - time.time()
@@ -338,7 +337,7 @@ class Manager:
                 self._receive(left)
             else:
                 self._receive(None)
-        if wallclock and self.W["active"].any():
+        if wallclock and workers.busy:
             self.exit_flag = EXIT_WALLCLOCK
         self._stop_workers(self.specs.libE.worker_timeout)
 
@@ -352,12 +351,22 @@ class Manager:
                 self.hist.mark_informed(ids, time.time())
         self.pool.send(wid, Stop(Tag.PERSIS_STOP, rows, ids))
 
-    def _stop_workers(self, timeout: float) -> None:
+    def _stop_workers(self, timeout: float, collect: bool = True) -> None:
+        """Send STOP to every worker; unless aborting, collect their final persis_info."""
+        waiting = set()
         for wid in self.pool.worker_ids:
             try:
                 self.pool.send(wid, Stop(Tag.STOP))
+                waiting.add(wid)
             except ChannelClosed:
                 pass
+        deadline = time.time() + timeout
+        while collect and waiting and time.time() < deadline:
+            for wid, msg in self.pool.recv_any(deadline - time.time()):
+                if isinstance(msg, Goodbye | PeerLost):
+                    waiting.discard(wid)
+                if isinstance(msg, Goodbye) and msg.persis_info is not None:
+                    self.persis_info[wid] = msg.persis_info
         self.pool.close(timeout)
 
     def _abort(self) -> None:
@@ -368,6 +377,6 @@ class Manager:
                 logger.error("run aborted; history saved to %s", path)
         finally:
             try:
-                self._stop_workers(timeout=1.0)
+                self._stop_workers(timeout=1.0, collect=False)
             finally:
                 self.outputs.close()

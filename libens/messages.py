@@ -6,7 +6,7 @@ as NumPy structured arrays holding only the fields the receiver asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import Any
 
@@ -58,6 +58,19 @@ CALC_TYPE_NAMES = {EVAL_SIM_TAG: "sim", EVAL_GEN_TAG: "gen"}
 Rows = npt.NDArray[np.void]
 
 
+def _compact_pickle(cls: type) -> type:
+    """Pickle a slotted dataclass as ``cls(*values)``: several times faster than the default
+    state-dict protocol, and messages are pickled on every hop."""
+    names = tuple(f.name for f in fields(cls))
+
+    def __reduce__(self: Any) -> tuple:
+        return cls, tuple(getattr(self, n) for n in names)
+
+    cls.__reduce__ = __reduce__
+    return cls
+
+
+@_compact_pickle
 @dataclass(slots=True)
 class WorkerSetup:
     """First message to every worker: its id and what it runs (specs travel as objects)."""
@@ -68,6 +81,7 @@ class WorkerSetup:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+@_compact_pickle
 @dataclass(slots=True)
 class Work:
     """Manager -> worker: evaluate (sim) or generate (gen) on these rows.
@@ -86,6 +100,7 @@ class Work:
     info: dict[str, Any] | None = None
 
 
+@_compact_pickle
 @dataclass(slots=True)
 class Result:
     """Worker -> manager: a calculation finished (a persistent one finishes once, at its end)."""
@@ -100,6 +115,7 @@ class Result:
     call_times: npt.NDArray[np.float64] | None = None  # (start, end) per point of a chunk
 
 
+@_compact_pickle
 @dataclass(slots=True)
 class GenOutput:
     """Persistent user function -> manager: rows produced while it keeps running."""
@@ -109,6 +125,7 @@ class GenOutput:
     keep_state: bool = False
 
 
+@_compact_pickle
 @dataclass(slots=True)
 class CancelRequest:
     """Persistent generator -> manager: do not evaluate (or kill) these points."""
@@ -116,6 +133,7 @@ class CancelRequest:
     sim_ids: npt.NDArray[np.int64]
 
 
+@_compact_pickle
 @dataclass(slots=True)
 class Kill:
     """Manager -> worker: stop the running calculation on these rows (MAN_SIGNAL_KILL)."""
@@ -123,6 +141,7 @@ class Kill:
     sim_ids: npt.NDArray[np.int64]
 
 
+@_compact_pickle
 @dataclass(slots=True)
 class Stop:
     """Manager -> worker: PERSIS_STOP ends a persistent call (optionally with final rows);
@@ -133,6 +152,16 @@ class Stop:
     sim_ids: npt.NDArray[np.int64] | None = None
 
 
+@_compact_pickle
+@dataclass(slots=True)
+class Goodbye:
+    """Worker -> manager, answering STOP: the worker's final persis_info (workers keep theirs
+    between calculations and send it back only when the user function replaced it)."""
+
+    persis_info: dict[str, Any] | None
+
+
+@_compact_pickle
 @dataclass(slots=True)
 class WorkerFailed:
     """Worker -> manager: a user function raised. Keeps the worker's traceback as text."""

@@ -22,6 +22,7 @@ from libens.messages import (
     FINISHED_PERSISTENT_SIM_TAG,
     UNSET_TAG,
     WORKER_DONE,
+    Goodbye,
     Kill,
     Result,
     Stop,
@@ -61,6 +62,7 @@ class Worker:
                 channel.send(self.handle(msg))
             elif isinstance(msg, Stop):
                 if msg.tag == Tag.STOP:
+                    channel.send(Goodbye(self.persis_info))
                     return
             elif isinstance(msg, Kill):
                 continue
@@ -82,7 +84,7 @@ class Worker:
         )
         if work.persis_info is not None:
             self.persis_info = work.persis_info
-        persis_info = self.persis_info
+        persis_info = held = self.persis_info
         started = time.time()
         if libE_info.pop("split_rows", False):
             return self._run_per_row(work, rows, persis_info, libE_info, started)
@@ -98,7 +100,8 @@ class Worker:
                 status = FINISHED_PERSISTENT_GEN_TAG if work.tag == EVAL_GEN_TAG else FINISHED_PERSISTENT_SIM_TAG
             else:
                 status = WORKER_DONE
-        return Result(work.tag, int(status), H_o, work.sim_ids, persis_info, started, time.time())
+        return Result(work.tag, int(status), H_o, work.sim_ids, _changed(persis_info, held),
+                      started, time.time())
 
 
     def _run_per_row(self, work: Work, rows: np.ndarray, persis_info: dict,
@@ -106,6 +109,7 @@ class Worker:
         """A chunk of points: one sim_f call per point, one message back. If a call raises,
         the points done before it are sent first, so nothing computed is lost."""
         func = self.sim_f
+        held = persis_info
         outs = []
         status = UNSET_TAG
         times = np.empty((len(rows), 2))
@@ -119,20 +123,26 @@ class Worker:
             except Exception as e:
                 if outs:
                     self.channel.send(Result(work.tag, WORKER_DONE, np.concatenate(outs),
-                                             work.sim_ids[:i], persis_info, started, time.time(),
-                                             times[:i]))
+                                             work.sim_ids[:i], _changed(persis_info, held),
+                                             started, time.time(), times[:i]))
                 return self._failed(work.tag, e, work.sim_ids[i : i + 1])
             outs.append(H_o)
             self.persis_info = persis_info
             times[i, 1] = time.time()
         status = WORKER_DONE if status == UNSET_TAG else status
-        return Result(work.tag, int(status), np.concatenate(outs), work.sim_ids, persis_info,
-                      started, time.time(), times)
+        return Result(work.tag, int(status), np.concatenate(outs), work.sim_ids,
+                      _changed(persis_info, held), started, time.time(), times)
 
     def _failed(self, tag: Tag, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:
         name = (self.sim_f if tag == EVAL_SIM_TAG else self.gen_f).name
         logger.debug("worker %d: %s raised %r", self.worker_id, name, e)
         return WorkerFailed(tag, name, f"{type(e).__name__}: {e}", traceback.format_exc(), sim_ids)
+
+
+def _changed(persis_info: Any, held: Any) -> Any:
+    """The persis_info to send back: None when the user function kept the dict it was given
+    (the worker holds it and returns it in its Goodbye), so it is not pickled per result."""
+    return None if persis_info is held else persis_info
 
 
 def _sim_callable(sim_specs: Any) -> Any:

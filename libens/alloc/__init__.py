@@ -7,11 +7,13 @@ from libens.alloc.policies import (
     only_persistent_gens,
     start_only_persistent,
 )
-from libens.alloc.support import WORKER_DTYPE, AllocSupport
+from libens.alloc.support import AllocSupport
+from libens.alloc.workers import WORKER_DTYPE, WorkerTable
 
 __all__ = [
     "WORKER_DTYPE",
     "AllocSupport",
+    "WorkerTable",
     "fast_alloc",
     "give_pregenerated_work",
     "give_sim_work_first",

@@ -10,18 +10,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from libens.alloc.workers import WORKER_DTYPE, WorkerTable
 from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
 
-WORKER_DTYPE = [
-    ("worker_id", int),
-    ("gen_worker", bool),
-    ("active", int),
-    ("persis_state", int),
-    ("active_recv", bool),
-    ("gen_started_time", float),
-    ("zero_resource_worker", bool),
-]
-
+__all__ = ["WORKER_DTYPE", "AllocSupport"]
 
 def _rows(H_rows: Iterable[int] | npt.NDArray) -> npt.NDArray[np.int64]:
     if isinstance(H_rows, range):
@@ -47,6 +39,8 @@ class AllocSupport:
         self._pending_iter: Iterator[int] | None = None
         self._taken: set[int] = set()
         self._coalesced: set[int] = set()
+        table = self.libE_info.get("worker_table")
+        self._table: WorkerTable | None = table if table is not None and table.W is W else None
 
     def avail_worker_ids(
         self,
@@ -56,6 +50,8 @@ class AllocSupport:
         gen_workers: bool | None = None,
     ) -> list[int]:
         """Ids of workers free for work, filtered like libEnsemble's AllocSupport."""
+        if self._table is not None:
+            return self._table.avail(persistent, active_recv, zero_resource_workers, gen_workers)
         W = self.W
         mask = W["active_recv"] if active_recv else W["active"] == 0
         if persistent is not None:
@@ -77,6 +73,8 @@ class AllocSupport:
 
     def count_gens(self) -> int:
         """Number of workers running a generator (persistent or not)."""
+        if self._table is not None:
+            return self._table.count_active(EVAL_GEN_TAG)
         return int(np.sum(self.W["active"] == EVAL_GEN_TAG))
 
     def test_any_gen(self) -> bool:
@@ -85,6 +83,8 @@ class AllocSupport:
 
     def count_persis_gens(self) -> int:
         """Number of persistent generators running."""
+        if self._table is not None:
+            return self._table.count(EVAL_GEN_TAG)
         return int(np.sum(self.W["persis_state"] == EVAL_GEN_TAG))
 
     def sim_work(self, wid: int, H: np.ndarray, H_fields: list[str], H_rows: Any,

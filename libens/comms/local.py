@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import selectors
-import threading
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from libens.comms.base import Comms, PeerLost, WorkerMain, WorkerPool
-from libens.comms.pipes import ConnectionChannel, start_inproc_worker
+from libens.comms.inproc import InprocLink
+from libens.comms.pipes import ConnectionChannel
 from libens.errors import ChannelClosed
 
 
@@ -38,24 +38,30 @@ class ConnectionPool(WorkerPool):
         conns: dict[int, Connection],
         sentinels: dict[int, Any],
         processes: list[Any],
-        threads: list[threading.Thread],
+        inproc: dict[int, InprocLink],
     ) -> None:
         self._conns = conns
         self._sentinels = dict(sentinels)
         self._processes = processes
-        self._threads = threads
+        self._inproc = inproc
         self._lost: set[int] = set()
         self._selector = selectors.DefaultSelector()
         for wid, conn in conns.items():
             self._selector.register(conn, selectors.EVENT_READ, (wid, False))
         for wid, sentinel in sentinels.items():
             self._selector.register(sentinel, selectors.EVENT_READ, (wid, True))
+        for wid, link in inproc.items():
+            self._selector.register(link, selectors.EVENT_READ, (wid, None))
 
     @property
     def worker_ids(self) -> list[int]:
-        return sorted(self._conns)
+        return sorted([*self._conns, *self._inproc])
 
     def send(self, worker_id: int, msg: Any) -> None:
+        link = self._inproc.get(worker_id)
+        if link is not None:
+            link.send(msg)
+            return
         try:
             self._conns[worker_id].send(msg)
         except (OSError, ValueError) as e:
@@ -69,6 +75,12 @@ class ConnectionPool(WorkerPool):
             wid, is_sentinel = key.data
             if wid in self._lost:
                 continue
+            if is_sentinel is None:
+                for msg in self._inproc[wid].drain():
+                    out.append((wid, msg))
+                    if isinstance(msg, PeerLost):
+                        self._lose(wid)
+                continue
             conn = self._conns[wid]
             if is_sentinel:
                 self._selector.unregister(key.fileobj)
@@ -79,10 +91,7 @@ class ConnectionPool(WorkerPool):
                 out.append((wid, PeerLost(self._exit_reason(wid))))
                 continue
             try:
-                while True:
-                    out.append((wid, conn.recv()))
-                    if not conn.poll():
-                        break
+                out.append((wid, conn.recv()))  # one per wake-up: epoll is level-triggered
             except (EOFError, OSError):
                 self._lose(wid)
                 out.append((wid, PeerLost(self._exit_reason(wid))))
@@ -90,7 +99,7 @@ class ConnectionPool(WorkerPool):
 
     def _lose(self, wid: int) -> None:
         self._lost.add(wid)
-        for obj in (self._conns[wid], self._sentinels.pop(wid, None)):
+        for obj in (self._conns.get(wid), self._sentinels.pop(wid, None), self._inproc.get(wid)):
             if obj is not None:
                 try:
                     self._selector.unregister(obj)
@@ -114,8 +123,8 @@ class ConnectionPool(WorkerPool):
             if p.is_alive():
                 p.kill()
                 p.join()
-        for t in self._threads:
-            t.join(timeout)
+        for link in self._inproc.values():
+            link.close(timeout)
         self._selector.close()
         for c in self._conns.values():
             c.close()
@@ -147,8 +156,5 @@ class LocalComms(Comms):
             conns[wid] = manager_end
             sentinels[wid] = p.sentinel
             processes.append(p)
-        threads = []
-        for wid in inproc_ids:
-            conns[wid], thread = start_inproc_worker(wid, worker_main)
-            threads.append(thread)
-        return ConnectionPool(conns, sentinels, processes, threads)
+        inproc = {wid: InprocLink(wid, worker_main) for wid in inproc_ids}
+        return ConnectionPool(conns, sentinels, processes, inproc)
