@@ -30,6 +30,7 @@ RESERVED_FIELDS: list[tuple[str, type]] = [
     ("gen_informed_time", float),
     ("cancel_requested", bool),
     ("kill_sent", bool),
+    ("sim_failed", bool),
 ]
 RESERVED_NAMES = frozenset(name for name, _ in RESERVED_FIELDS)
 _UNSET_TIMES = ("sim_started_time", "sim_ended_time", "gen_informed_time")
@@ -75,6 +76,8 @@ class History:
         self.outstanding: dict[int, int] = {}
         self.sim_started_count = 0
         self.sim_ended_count = 0
+        self.errors: dict[int, str] = {}
+        self.requeues: dict[int, int] = {}
         self.gen_informed_count = 0
         self.offset = 0
         if H0 is not None and len(H0):
@@ -224,6 +227,23 @@ class History:
             self.uninformed.setdefault(g, {})[i] = None
             self.outstanding[g] = self.outstanding.get(g, 0) - 1
         self.sim_ended_count += len(ids)
+
+    def mark_failed(self, ids: IdArray, error: str, now: float) -> None:
+        """Rows whose simulation failed: ended, flagged ``sim_failed``, error text kept."""
+        self._H["sim_failed"][ids] = True
+        for i in ids.tolist():
+            self.errors[i] = error
+        self.mark_ended(ids, None, now)
+
+    def requeue(self, ids: IdArray) -> None:
+        """Rows given out but never finished (their worker was lost): pending again."""
+        H = self._H
+        H["sim_started"][ids] = False
+        H["sim_started_time"][ids] = np.inf
+        for i in ids.tolist():
+            self.pending[i] = None
+            self.requeues[i] = self.requeues.get(i, 0) + 1
+        self.sim_started_count -= len(ids)
 
     def mark_informed(self, ids: IdArray, now: float) -> None:
         """Rows whose results were handed to a generator."""

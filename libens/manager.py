@@ -85,6 +85,7 @@ class Manager:
             "worker_table": self.workers,
         }
         self._sim_call_time: float | None = None
+        self._running: dict[int, np.ndarray] = {}
         self._held_persis_info: dict[int, Any] = {}
         self.start_time = time.time()
         self.sim_ended_offset = int(np.count_nonzero(hist.H["sim_ended"]))
@@ -164,6 +165,7 @@ class Manager:
             self.persis_info[wid] = self._held_persis_info[wid] = msg.persis_info
         now = time.time()
         ids = msg.sim_ids
+        self._running.pop(wid, None)
         if msg.tag == EVAL_SIM_TAG and ids is not None and len(ids):
             self.hist.mark_ended(ids, msg.rows, now)
             self._after_sims_ended(ids)
@@ -185,7 +187,8 @@ class Manager:
     def _after_sims_ended(self, ids: np.ndarray) -> None:
         stop_val = self.specs.exit.stop_val
         if stop_val is not None:
-            vals = self.hist.H[stop_val[0]][ids]
+            H = self.hist.H
+            vals = H[stop_val[0]][ids][~H["sim_failed"][ids]]
             if np.any(vals[~np.isnan(vals)] <= stop_val[1]):
                 self.stop_val_hit = True
         self._maybe_save("sim", self.hist.sim_ended_count - self.sim_ended_offset)
@@ -205,6 +208,20 @@ class Manager:
                 self.pool.send(wid, Kill(running[H["sim_worker"][running] == wid]))
 
     def _on_failure(self, wid: int, msg: WorkerFailed) -> None:
+        if msg.done is not None:
+            self._on_result(wid, msg.done)
+        if msg.tag == EVAL_SIM_TAG and self.specs.libE.on_sim_error == "continue":
+            now = time.time()
+            if msg.sim_ids is not None and len(msg.sim_ids):
+                self.hist.mark_failed(msg.sim_ids, msg.error, now)
+                logger.warning("sim_f %s failed on sim_ids %s (worker %d): %s; continuing",
+                               msg.function, msg.sim_ids.tolist(), wid, msg.error)
+                self._after_sims_ended(msg.sim_ids)
+            if msg.unrun_ids is not None and len(msg.unrun_ids):
+                self.hist.requeue(msg.unrun_ids)
+            self._running.pop(wid, None)
+            self.workers.set_active(wid, 0)
+            return
         kind = CALC_TYPE_NAMES.get(msg.tag, "user")
         err_cls = GeneratorError if msg.tag == EVAL_GEN_TAG else WorkerError
         ids = "" if msg.sim_ids is None or not len(msg.sim_ids) else f" on sim_ids {msg.sim_ids.tolist()[:10]}"
@@ -212,10 +229,32 @@ class Manager:
         raise err from RemoteTraceback(msg.traceback)
 
     def _on_lost(self, wid: int, msg: PeerLost) -> None:
-        active = self.workers.active[wid] or self.workers.persis[wid]
+        """A worker went away: stop the run, or (``on_worker_lost``) re-queue or fail what it
+        was running and carry on with the others."""
+        workers = self.workers
+        active = workers.active[wid] or workers.persis[wid]
         doing = ("while running a " + CALC_TYPE_NAMES.get(active, "calculation")
                  if active else "while idle")
-        raise WorkerError(f"worker {wid} was lost {doing}: {msg.reason}")
+        policy = self.specs.libE.on_worker_lost
+        if policy == "stop" or workers.persis[wid]:
+            raise WorkerError(f"worker {wid} was lost {doing}: {msg.reason}")
+        running = self._running.pop(wid, None)
+        workers.remove(wid)
+        if running is not None and len(running):
+            again = np.array([i for i in running.tolist()
+                              if policy == "requeue"
+                              and self.hist.requeues.get(i, 0) < self.specs.libE.max_requeues],
+                             dtype=np.int64)
+            failed = np.setdiff1d(running, again)
+            if len(again):
+                self.hist.requeue(again)
+            if len(failed):
+                self.hist.mark_failed(failed, f"worker {wid} lost: {msg.reason}", time.time())
+                self._after_sims_ended(failed)
+            logger.warning("worker %d lost %s (%s): re-queued %s, failed %s", wid, doing,
+                           msg.reason, again.tolist(), failed.tolist())
+        if not workers.slot:
+            raise WorkerError(f"worker {wid} was lost {doing} ({msg.reason}) and no worker is left")
 
     # --- allocate and send --------------------------------------------------------------
 
@@ -293,6 +332,7 @@ class Manager:
         self.pool.send(wid, Work(tag, rows, ids, pi, persistent, active_recv, info or None))
         if tag == EVAL_SIM_TAG:
             self.hist.mark_started(ids, wid, now)
+            self._running[wid] = ids
         else:
             if len(ids):
                 self.hist.mark_informed(ids, now)
@@ -357,9 +397,10 @@ class Manager:
         for wid in self.pool.worker_ids:
             try:
                 self.pool.send(wid, Stop(Tag.STOP))
-                waiting.add(wid)
             except ChannelClosed:
-                pass
+                continue
+            if wid in self.workers.slot:
+                waiting.add(wid)
         deadline = time.time() + timeout
         while collect and waiting and time.time() < deadline:
             for wid, msg in self.pool.recv_any(deadline - time.time()):

@@ -91,7 +91,7 @@ class Work:
     "the worker's own": the manager leaves out the persis_info a worker already holds.
     """
 
-    tag: Tag
+    tag: int
     rows: Rows | None
     sim_ids: npt.NDArray[np.int64]
     persis_info: dict[str, Any] | None = None
@@ -105,7 +105,7 @@ class Work:
 class Result:
     """Worker -> manager: a calculation finished (a persistent one finishes once, at its end)."""
 
-    tag: Tag
+    tag: int
     status: int
     rows: Rows | None
     sim_ids: npt.NDArray[np.int64] | None
@@ -120,7 +120,7 @@ class Result:
 class GenOutput:
     """Persistent user function -> manager: rows produced while it keeps running."""
 
-    tag: Tag
+    tag: int
     rows: Rows | None
     keep_state: bool = False
 
@@ -166,8 +166,10 @@ class Goodbye:
 class WorkerFailed:
     """Worker -> manager: a user function raised. Keeps the worker's traceback as text."""
 
-    tag: Tag
+    tag: int
     function: str
     error: str
     traceback: str
     sim_ids: npt.NDArray[np.int64] | None = None
+    unrun_ids: npt.NDArray[np.int64] | None = None  # rest of a chunk, never started
+    done: Result | None = None  # points of the chunk finished before the failure

@@ -156,6 +156,8 @@ class GenSpecs(_Spec):
                 self.persis_in = vocs_fields.vocs_field_names(self.vocs) + (
                     ["_id"] if returns_id else []
                 )
+                if self.generator is not None:
+                    self.persis_in.append("sim_failed")
             if not self.inputs and self.generator is not None:
                 self.inputs = [*self.persis_in, "sim_ended"]
         return self
@@ -207,6 +209,9 @@ class LibeSpecs(_Spec):
     use_persis_return_sim: bool = False
     worker_timeout: float = Field(5.0, gt=0)
     chunk_short_sims: bool = True
+    on_sim_error: Literal["stop", "continue"] = "stop"
+    on_worker_lost: Literal["stop", "requeue", "fail"] = "stop"
+    max_requeues: int = Field(1, ge=0)
 
     @property
     def output_dir(self) -> Path:

@@ -107,7 +107,7 @@ class Worker:
     def _run_per_row(self, work: Work, rows: np.ndarray, persis_info: dict,
                      libE_info: dict, started: float) -> Result | WorkerFailed:
         """A chunk of points: one sim_f call per point, one message back. If a call raises,
-        the points done before it are sent first, so nothing computed is lost."""
+        the failure carries the points done before it, so nothing computed is lost."""
         func = self.sim_f
         held = persis_info
         outs = []
@@ -121,11 +121,13 @@ class Worker:
                                                 libE_info)
                 check_sim_output(H_o, 1, self.sim_out_types, func.name)
             except Exception as e:
+                failed = self._failed(work.tag, e, work.sim_ids[i : i + 1])
+                failed.unrun_ids = work.sim_ids[i + 1 :]
                 if outs:
-                    self.channel.send(Result(work.tag, WORKER_DONE, np.concatenate(outs),
-                                             work.sim_ids[:i], _changed(persis_info, held),
-                                             started, time.time(), times[:i]))
-                return self._failed(work.tag, e, work.sim_ids[i : i + 1])
+                    failed.done = Result(work.tag, WORKER_DONE, np.concatenate(outs),
+                                         work.sim_ids[:i], _changed(persis_info, held),
+                                         started, time.time(), times[:i])
+                return failed
             outs.append(H_o)
             self.persis_info = persis_info
             times[i, 1] = time.time()

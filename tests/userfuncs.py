@@ -137,3 +137,19 @@ def active_recv_gen(H, persis_info, gen_specs, libE_info):
             received += len(calc_in)
     persis_info["received"] = received
     return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
+
+
+def flaky_sim(H, persis_info, sim_specs, libE_info):
+    """Raises for points with x[0] > 1 (the run may continue past it)."""
+    if H["x"][0][0] > 1:
+        raise ValueError(f"bad point {H['x'][0].tolist()}")
+    return sphere(H, persis_info, sim_specs, libE_info)
+
+
+def die_once_sim(H, persis_info, sim_specs, libE_info):
+    """The first call on worker 1 kills its process; every other call evaluates."""
+    marker = sim_specs["user"]["marker"]
+    if libE_info["workerID"] == 1 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(9)
+    return sphere(H, persis_info, sim_specs, libE_info)

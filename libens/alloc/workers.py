@@ -63,6 +63,14 @@ class WorkerTable:
         self.W["persis_state"][i] = tag
         self.W["active_recv"][i] = self.recv[wid]
 
+    def remove(self, wid: int) -> None:
+        """A lost worker: never offered work again (its W row stays, marked busy)."""
+        self.set_active(wid, -1)
+        self.busy -= 1
+        for d in (self.persis, self.recv):
+            d.pop(wid, None)
+        del self.slot[wid]
+
     def count(self, persis_state: int) -> int:
         """Workers whose persistent state is ``persis_state``."""
         return sum(1 for s in self.persis.values() if s == persis_state)

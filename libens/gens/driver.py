@@ -34,7 +34,7 @@ class GestDriver:
         self.name = type(self.gen).__name__
         self.returns_id = bool(getattr(self.gen, "returns_id", False))
         self.out_dtype = np.dtype([tuple(f) for f in gen_specs.outputs])
-        self.ingest_names = list(gen_specs.persis_in)
+        self.ingest_names = [n for n in gen_specs.persis_in if n != "sim_failed"]
         self.constants = {k: to_python(c.value) for k, c in self.vocs.constants.items()}
         self.sim_workers = max(1, sim_workers)
         self.outstanding = 0
