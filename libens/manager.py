@@ -19,7 +19,7 @@ import numpy as np
 from libens.alloc.workers import WorkerTable
 from libens.comms.base import PeerLost, WorkerPool
 from libens.errors import ChannelClosed, GeneratorError, LibensError, RemoteTraceback, WorkerError
-from libens.history import History, subarray
+from libens.history import RESERVED_NAMES, History, subarray
 from libens.messages import (
     CALC_TYPE_NAMES,
     EVAL_GEN_TAG,
@@ -286,8 +286,12 @@ class Manager:
 
     def _allocate(self) -> bool:
         """Ask the policy for work and send it; True when the policy asks to end the run."""
-        out = self.specs.alloc_f(self.W, self.hist.H, self.specs.sim, self.specs.gen,
+        H = self.hist.H
+        guard = _protected_copy(H) if self.specs.libE.safe_mode else None
+        out = self.specs.alloc_f(self.W, H, self.specs.sim, self.specs.gen,
                                  self.specs.alloc, self.persis_info, self._alloc_info())
+        if guard is not None:
+            _check_protected(guard, H, self.specs.alloc_f)
         if not isinstance(out, tuple) or len(out) not in (2, 3) or not isinstance(out[0], dict):
             raise LibensError(
                 f"allocation function {getattr(self.specs.alloc_f, '__name__', '?')} must return "
@@ -421,3 +425,16 @@ class Manager:
                 self._stop_workers(timeout=1.0, collect=False)
             finally:
                 self.outputs.close()
+
+
+def _protected_copy(H: np.ndarray) -> dict[str, np.ndarray]:
+    """safe_mode: a copy of the reserved fields, to check the policy left them alone."""
+    return {f: H[f].copy() for f in RESERVED_NAMES}
+
+
+def _check_protected(before: dict[str, np.ndarray], H: np.ndarray, alloc_f: Callable) -> None:
+    changed = [f for f, v in before.items() if not np.array_equal(v, H[f])]
+    if changed:
+        raise LibensError(f"allocation function {getattr(alloc_f, '__name__', alloc_f)} modified "
+                          f"reserved history fields {changed} (found by safe_mode); policies must "
+                          "leave H unchanged and return work orders instead")

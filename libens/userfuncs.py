@@ -4,6 +4,7 @@ return shapes accepted, outputs checked against the declared fields."""
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -36,16 +37,36 @@ def positional_arity(f: Callable) -> int:
 
 
 class UserFunction:
-    """A sim_f/gen_f bound to its arity, so each call passes what it declares."""
+    """A sim_f/gen_f bound to its arity, so each call passes what it declares; with
+    ``threaded`` (the spec field) each call runs in a fresh thread, as in libEnsemble."""
 
-    def __init__(self, f: Callable) -> None:
+    def __init__(self, f: Callable, threaded: bool = False) -> None:
         self.f = f
         self.name = func_name(f)
         self.arity = positional_arity(f)
+        self.threaded = threaded
 
     def __call__(self, H: Any, persis_info: Any, specs: Any, libE_info: Any) -> tuple[Any, Any, int]:
-        out = self.f(*(H, persis_info, specs, libE_info)[: self.arity])
+        args = (H, persis_info, specs, libE_info)[: self.arity]
+        out = _in_thread(self.f, args) if self.threaded else self.f(*args)
         return split_return(out, persis_info)
+
+
+def _in_thread(f: Callable, args: tuple) -> Any:
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["out"] = f(*args)
+        except BaseException as e:  # re-raised in the caller's thread
+            box["err"] = e
+
+    t = threading.Thread(target=target, name=f"libens-user-{func_name(f)}")
+    t.start()
+    t.join()
+    if "err" in box:
+        raise box["err"]
+    return box["out"]
 
 
 def split_return(out: Any, persis_info: Any) -> tuple[Any, Any, int]:

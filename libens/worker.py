@@ -46,9 +46,11 @@ class Worker:
         self.gen_specs = setup.gen_specs
         self.options = setup.options
         self.persis_info: dict[str, Any] = {}
-        self.sim_f = UserFunction(_sim_callable(self.sim_specs)) if self.sim_specs else None
+        self.sim_f = (UserFunction(_sim_callable(self.sim_specs), self.sim_specs.threaded)
+                      if self.sim_specs else None)
         self.sim_out_types = declared_types(self.sim_specs.outputs) if self.sim_specs else {}
-        self.gen_f = UserFunction(_gen_callable(self.gen_specs)) if self.gen_specs else None
+        self.gen_f = (UserFunction(_gen_callable(self.gen_specs), self.gen_specs.threaded)
+                      if self.gen_specs else None)
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""

@@ -207,3 +207,12 @@ def test_wallclock_max_with_running_work_gives_flag_2(comms):
                       libE_specs=quiet(comms, worker_timeout=0.5))
     assert flag == 2
     assert not H["sim_ended"].any()
+
+
+def test_threaded_sim_runs_each_call_in_its_own_thread():
+    sim = SimSpecs(sim_f=uf.thread_name_sim, inputs=["x"], outputs=[("f", float)], threaded=True)
+    gen = GenSpecs(gen_f=uf.batch_gen, outputs=GEN_OUT, user={"gen_batch_size": 4})
+    _, persis_info, _ = libE(sim, gen, ExitCriteria(sim_max=4),
+                             libE_specs=quiet("local", nworkers=1, chunk_short_sims=False))
+    names = persis_info[1]["threads"]
+    assert len(names) == 4 and all(n.startswith("libens-user-") for n in names)

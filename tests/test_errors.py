@@ -89,3 +89,12 @@ def test_sim_input_missing_from_history_is_a_spec_error():
 
 def test_simulator_error_is_a_libens_error():
     assert issubclass(SimulatorError, Exception)
+
+
+def test_safe_mode_catches_a_policy_that_writes_reserved_fields():
+    from libens import AllocSpecs, LibensError
+
+    sim = SimSpecs(sim_f=uf.sphere, inputs=["x"], outputs=[("f", float)])
+    with pytest.raises(LibensError, match=r"meddling_alloc modified reserved history fields \['sim_worker'\]"):
+        libE(sim, GEN, ExitCriteria(sim_max=8), alloc_specs=AllocSpecs(alloc_f=uf.meddling_alloc),
+             libE_specs=specs("threads", safe_mode=True, disable_log_files=True))

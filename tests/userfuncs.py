@@ -153,3 +153,20 @@ def die_once_sim(H, persis_info, sim_specs, libE_info):
         open(marker, "w").close()
         os._exit(9)
     return sphere(H, persis_info, sim_specs, libE_info)
+
+
+def meddling_alloc(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info):
+    """An allocation policy that (wrongly) writes a reserved field."""
+    from libens.alloc import give_sim_work_first
+
+    if len(H):
+        H["sim_worker"][0] = 99
+    return give_sim_work_first(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info)
+
+
+def thread_name_sim(H, persis_info, sim_specs, libE_info):
+    import threading
+
+    out, persis_info = sphere(H, persis_info, sim_specs, libE_info)
+    persis_info.setdefault("threads", []).append(threading.current_thread().name)
+    return out, persis_info
