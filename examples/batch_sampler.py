@@ -23,8 +23,14 @@ if __name__ == "__main__":
         "user": {"lb": [-2.0, -2.0], "ub": [2.0, 2.0], "gen_batch_size": 50},
     }
     persis_info = add_unique_random_streams({}, nworkers + 1)
-    H, persis_info, flag = libE(sim_specs, gen_specs, {"sim_max": 500}, persis_info,
-                                {"alloc_f": give_sim_work_first}, libE_specs)
+    H, persis_info, flag = libE(
+        sim_specs,
+        gen_specs,
+        {"sim_max": 500},
+        persis_info,
+        {"alloc_f": give_sim_work_first},
+        libE_specs,
+    )
     if is_manager:
         i = np.argmin(H["f"])
         print(f"{H['sim_ended'].sum()} points; best f = {H['f'][i]:.4g} at {H['x'][i]}")

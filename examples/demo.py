@@ -41,9 +41,13 @@ def main(argv: list[str]) -> None:
         return
     done = H[H["sim_ended"]]
     best = done[np.argmin(done["f"])]
-    print(f"{len(done)} evaluations on {nworkers} workers ({libE_specs['comms']}), exit flag {flag}")
-    print(f"best f = {best['f']:.5f} at x = {best['x'].round(4).tolist()} "
-          f"(global minimum -1.03163 at (0.0898, -0.7126) and (-0.0898, 0.7126))")
+    print(
+        f"{len(done)} evaluations on {nworkers} workers ({libE_specs['comms']}), exit flag {flag}"
+    )
+    print(
+        f"best f = {best['f']:.5f} at x = {best['x'].round(4).tolist()} "
+        f"(global minimum -1.03163 at (0.0898, -0.7126) and (-0.0898, 0.7126))"
+    )
     print("history, stats and log written to demo_output/")
 
 

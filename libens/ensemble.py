@@ -34,7 +34,9 @@ class Ensemble:
         H0: np.ndarray | None = None,
     ) -> None:
         if sim_specs is None:
-            raise SpecError("Ensemble needs sim_specs: SimSpecs(sim_f=...) or SimSpecs(simulator=...)")
+            raise SpecError(
+                "Ensemble needs sim_specs: SimSpecs(sim_f=...) or SimSpecs(simulator=...)"
+            )
         self.sim_specs = SimSpecs.coerce(sim_specs)
         self.gen_specs = GenSpecs.coerce(gen_specs) if gen_specs is not None else None
         self.exit_criteria = ExitCriteria.coerce(exit_criteria)
@@ -58,12 +60,21 @@ class Ensemble:
         persis_info = self.persis_info
         if persis_info is None:
             persis_info = add_unique_random_streams({}, nworkers + 1)
-        specs = RunSpecs(self.sim_specs, self.gen_specs, self.alloc_specs, self.exit_criteria,
-                         libE, self._alloc_f())
-        outputs = OutputFiles(libE.output_dir, libE.H_file_prefix,
-                              save_on_completion=libE.save_H_on_completion,
-                              save_on_abort=libE.save_H_and_persis_on_abort,
-                              log_files=not libE.disable_log_files)
+        specs = RunSpecs(
+            self.sim_specs,
+            self.gen_specs,
+            self.alloc_specs,
+            self.exit_criteria,
+            libE,
+            self._alloc_f(),
+        )
+        outputs = OutputFiles(
+            libE.output_dir,
+            libE.H_file_prefix,
+            save_on_completion=libE.save_H_on_completion,
+            save_on_abort=libE.save_H_and_persis_on_abort,
+            log_files=not libE.disable_log_files,
+        )
         try:
             pool = backend.open_pool(nworkers, run_worker, [0] if gen_on_manager else [])
         except BaseException:
@@ -79,8 +90,10 @@ class Ensemble:
         try:
             return build_dtype(*lists)
         except TypeError as e:
-            raise SpecError(f"an outputs entry is not a valid NumPy field spec: {e}; "
-                            "use ('name', type) or ('name', type, shape)") from e
+            raise SpecError(
+                f"an outputs entry is not a valid NumPy field spec: {e}; "
+                "use ('name', type) or ('name', type, shape)"
+            ) from e
 
     def _alloc_f(self) -> Any:
         if self.alloc_specs.alloc_f is not None:
@@ -93,16 +106,22 @@ class Ensemble:
         names = set(dtype.names)
         for f in self.sim_specs.inputs:
             if f not in names:
-                raise SpecError(f"SimSpecs.inputs names {f!r}, which no generator output or H0 "
-                                "field provides; add it to gen_specs.outputs or fix the name")
+                raise SpecError(
+                    f"SimSpecs.inputs names {f!r}, which no generator output or H0 "
+                    "field provides; add it to gen_specs.outputs or fix the name"
+                )
         if self.gen_specs is not None:
             sim_out = {s[0] for s in self.sim_specs.outputs}
-            for field_list, label in ((self.gen_specs.inputs, "inputs"),
-                                      (self.gen_specs.persis_in, "persis_in")):
+            for field_list, label in (
+                (self.gen_specs.inputs, "inputs"),
+                (self.gen_specs.persis_in, "persis_in"),
+            ):
                 for f in field_list:
                     if f not in names and f not in sim_out:
-                        raise SpecError(f"GenSpecs.{label} names {f!r}, which is not a field of the "
-                                        "history; declare it in sim_specs.outputs or fix the name")
+                        raise SpecError(
+                            f"GenSpecs.{label} names {f!r}, which is not a field of the "
+                            "history; declare it in sim_specs.outputs or fix the name"
+                        )
 
 
 def _comms_options(libE: LibeSpecs) -> dict[str, Any]:
@@ -144,6 +163,10 @@ def libE(
     libE_specs: LibeSpecs | dict | None = None,
     H0: np.ndarray | None = None,
 ) -> Results:
-    """Run an ensemble with libEnsemble's call signature; returns ``(H, persis_info, exit_flag)``."""
-    return Ensemble(sim_specs, gen_specs, exit_criteria, libE_specs, alloc_specs, persis_info,
-                    H0).run()
+    """Run an ensemble with libEnsemble's call signature.
+
+    Returns ``(H, persis_info, exit_flag)``.
+    """
+    return Ensemble(
+        sim_specs, gen_specs, exit_criteria, libE_specs, alloc_specs, persis_info, H0
+    ).run()

@@ -66,7 +66,9 @@ def subarray(H: np.ndarray, fields: Sequence[str], rows: IdArray) -> np.ndarray:
 class History:
     """The manager's history array; grows by doubling (amortized O(1) append)."""
 
-    def __init__(self, dtype: np.dtype, H0: np.ndarray | None = None, capacity: int = 1024) -> None:
+    def __init__(
+        self, dtype: np.dtype, H0: np.ndarray | None = None, capacity: int = 1024
+    ) -> None:
         if H0 is not None and len(H0):
             dtype = build_dtype(_descr(dtype), _descr(H0.dtype))
         self._H = self._blank(dtype, max(capacity, 2 * len(H0) if H0 is not None else 0))
@@ -142,9 +144,7 @@ class History:
     def _ensure_fields(self, rows: np.ndarray) -> None:
         names = self._H.dtype.fields
         new = [
-            (f, *_shape_spec(rows.dtype.fields[f][0]))
-            for f in rows.dtype.names
-            if f not in names
+            (f, *_shape_spec(rows.dtype.fields[f][0])) for f in rows.dtype.names if f not in names
         ]
         if new:
             self.add_fields(new)
@@ -153,7 +153,9 @@ class History:
         """Add rows from a generator (rows carrying existing ``sim_id`` values update those
         rows instead); returns the sim_ids of the new rows."""
         if rows.dtype.names is None:
-            raise GeneratorError("a generator must return a NumPy structured array (gen_specs.out)")
+            raise GeneratorError(
+                "a generator must return a NumPy structured array (gen_specs.out)"
+            )
         self._ensure_fields(rows)
         names = [f for f in rows.dtype.names if f not in RESERVED_NAMES or f == "sim_id"]
         if "sim_id" in rows.dtype.names:
@@ -166,7 +168,8 @@ class History:
             expect = np.arange(self.n, self.n + len(rows))
             if not np.array_equal(np.sort(ids), expect):
                 raise GeneratorError(
-                    f"generator rows carry sim_ids {ids.tolist()[:8]} but new rows must be numbered "
+                    f"generator rows carry sim_ids {ids.tolist()[:8]} but new rows must be "
+                    "numbered "
                     f"{self.n}..{self.n + len(rows) - 1} (or omit the sim_id field)"
                 )
             order = np.argsort(ids, kind="stable")
@@ -213,7 +216,8 @@ class History:
         if out is not None and out.dtype.names:
             if len(out) != len(ids):
                 raise SimulatorError(
-                    f"sim_f returned {len(out)} rows for {len(ids)} input rows; return one row per input"
+                    f"sim_f returned {len(out)} rows for {len(ids)} input rows; "
+                    "return one row per input"
                 )
             self._ensure_fields(out)
             H = self._H

@@ -64,15 +64,23 @@ class RunSpecs:
 class Manager:
     """Runs one ensemble over a WorkerPool until an exit criterion is met."""
 
-    def __init__(self, pool: WorkerPool, hist: History, specs: RunSpecs, persis_info: dict,
-                 outputs: OutputFiles, gen_workers: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        pool: WorkerPool,
+        hist: History,
+        specs: RunSpecs,
+        persis_info: dict,
+        outputs: OutputFiles,
+        gen_workers: list[int] | None = None,
+    ) -> None:
         self.pool = pool
         self.hist = hist
         self.specs = specs
         self.persis_info = persis_info
         self.outputs = outputs
-        self.workers = WorkerTable(pool.worker_ids, gen_workers or (),
-                                   specs.libE.zero_resource_workers)
+        self.workers = WorkerTable(
+            pool.worker_ids, gen_workers or (), specs.libE.zero_resource_workers
+        )
         self.W = self.workers.W
         self._alloc_libE_info: dict[str, Any] = {
             "exit_criteria": specs.exit,
@@ -92,7 +100,10 @@ class Manager:
         self.stop_val_hit = False
         self.exit_flag = EXIT_OK
         self._wallclock = False
-        self._next_save = {"sim": specs.libE.save_every_k_sims, "gen": specs.libE.save_every_k_gens}
+        self._next_save = {
+            "sim": specs.libE.save_every_k_sims,
+            "gen": specs.libE.save_every_k_gens,
+        }
 
     # --- main loop -------------------------------------------------------------------
 
@@ -103,8 +114,9 @@ class Manager:
             stop = self._allocate()
             while not stop and not self._exit_reached():
                 if not self.workers.busy:
-                    logger.warning("no work is running and the allocation policy gave none: "
-                                   "ending the run")
+                    logger.warning(
+                        "no work is running and the allocation policy gave none: ending the run"
+                    )
                     break
                 self._receive(self._wait_timeout())
                 stop = self._exit_reached() or self._allocate()
@@ -122,8 +134,10 @@ class Manager:
 
     def _send_setup(self) -> None:
         s = self.specs
-        options = {"sim_workers": sum(1 for w in self.workers.slot if w != 0),
-                   "nworkers": len(self.W)}
+        options = {
+            "sim_workers": sum(1 for w in self.workers.slot if w != 0),
+            "nworkers": len(self.W),
+        }
         for wid in self.pool.worker_ids:
             self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen, options))
 
@@ -194,7 +208,11 @@ class Manager:
         self._maybe_save("sim", self.hist.sim_ended_count - self.sim_ended_offset)
 
     def _maybe_save(self, kind: str, count: int) -> None:
-        k = self.specs.libE.save_every_k_sims if kind == "sim" else self.specs.libE.save_every_k_gens
+        k = (
+            self.specs.libE.save_every_k_sims
+            if kind == "sim"
+            else self.specs.libE.save_every_k_gens
+        )
         if k and count >= self._next_save[kind]:
             self.outputs.save_periodic(kind, count, self.hist.H)
             self._next_save[kind] = (count // k + 1) * k
@@ -214,8 +232,13 @@ class Manager:
             now = time.time()
             if msg.sim_ids is not None and len(msg.sim_ids):
                 self.hist.mark_failed(msg.sim_ids, msg.error, now)
-                logger.warning("sim_f %s failed on sim_ids %s (worker %d): %s; continuing",
-                               msg.function, msg.sim_ids.tolist(), wid, msg.error)
+                logger.warning(
+                    "sim_f %s failed on sim_ids %s (worker %d): %s; continuing",
+                    msg.function,
+                    msg.sim_ids.tolist(),
+                    wid,
+                    msg.error,
+                )
                 self._after_sims_ended(msg.sim_ids)
             if msg.unrun_ids is not None and len(msg.unrun_ids):
                 self.hist.requeue(msg.unrun_ids)
@@ -224,7 +247,11 @@ class Manager:
             return
         kind = CALC_TYPE_NAMES.get(msg.tag, "user")
         err_cls = GeneratorError if msg.tag == EVAL_GEN_TAG else WorkerError
-        ids = "" if msg.sim_ids is None or not len(msg.sim_ids) else f" on sim_ids {msg.sim_ids.tolist()[:10]}"
+        ids = (
+            ""
+            if msg.sim_ids is None or not len(msg.sim_ids)
+            else f" on sim_ids {msg.sim_ids.tolist()[:10]}"
+        )
         err = err_cls(f"{kind} function {msg.function} raised on worker {wid}{ids}: {msg.error}")
         raise err from RemoteTraceback(msg.traceback)
 
@@ -233,28 +260,44 @@ class Manager:
         was running and carry on with the others."""
         workers = self.workers
         active = workers.active[wid] or workers.persis[wid]
-        doing = ("while running a " + CALC_TYPE_NAMES.get(active, "calculation")
-                 if active else "while idle")
+        doing = (
+            "while running a " + CALC_TYPE_NAMES.get(active, "calculation")
+            if active
+            else "while idle"
+        )
         policy = self.specs.libE.on_worker_lost
         if policy == "stop" or workers.persis[wid]:
             raise WorkerError(f"worker {wid} was lost {doing}: {msg.reason}")
         running = self._running.pop(wid, None)
         workers.remove(wid)
         if running is not None and len(running):
-            again = np.array([i for i in running.tolist()
-                              if policy == "requeue"
-                              and self.hist.requeues.get(i, 0) < self.specs.libE.max_requeues],
-                             dtype=np.int64)
+            again = np.array(
+                [
+                    i
+                    for i in running.tolist()
+                    if policy == "requeue"
+                    and self.hist.requeues.get(i, 0) < self.specs.libE.max_requeues
+                ],
+                dtype=np.int64,
+            )
             failed = np.setdiff1d(running, again)
             if len(again):
                 self.hist.requeue(again)
             if len(failed):
                 self.hist.mark_failed(failed, f"worker {wid} lost: {msg.reason}", time.time())
                 self._after_sims_ended(failed)
-            logger.warning("worker %d lost %s (%s): re-queued %s, failed %s", wid, doing,
-                           msg.reason, again.tolist(), failed.tolist())
+            logger.warning(
+                "worker %d lost %s (%s): re-queued %s, failed %s",
+                wid,
+                doing,
+                msg.reason,
+                again.tolist(),
+                failed.tolist(),
+            )
         if not workers.slot:
-            raise WorkerError(f"worker {wid} was lost {doing} ({msg.reason}) and no worker is left")
+            raise WorkerError(
+                f"worker {wid} was lost {doing} ({msg.reason}) and no worker is left"
+            )
 
     # --- allocate and send --------------------------------------------------------------
 
@@ -288,8 +331,15 @@ class Manager:
         """Ask the policy for work and send it; True when the policy asks to end the run."""
         H = self.hist.H
         guard = _protected_copy(H) if self.specs.libE.safe_mode else None
-        out = self.specs.alloc_f(self.W, H, self.specs.sim, self.specs.gen,
-                                 self.specs.alloc, self.persis_info, self._alloc_info())
+        out = self.specs.alloc_f(
+            self.W,
+            H,
+            self.specs.sim,
+            self.specs.gen,
+            self.specs.alloc,
+            self.persis_info,
+            self._alloc_info(),
+        )
         if guard is not None:
             _check_protected(guard, H, self.specs.alloc_f)
         if not isinstance(out, tuple) or len(out) not in (2, 3) or not isinstance(out[0], dict):
@@ -324,8 +374,10 @@ class Manager:
         H = self.hist.H
         missing = [f for f in fields if f not in H.dtype.names]
         if missing:
-            raise LibensError(f"work for worker {wid} asks for fields {missing} that the history "
-                              "does not have; declare them in gen_specs.outputs or sim_specs.outputs")
+            raise LibensError(
+                f"work for worker {wid} asks for fields {missing} that the history "
+                "does not have; declare them in gen_specs.outputs or sim_specs.outputs"
+            )
         rows = subarray(H, fields, ids) if fields and len(ids) else None
         now = time.time()
         pi = order.get("persis_info")
@@ -435,6 +487,8 @@ def _protected_copy(H: np.ndarray) -> dict[str, np.ndarray]:
 def _check_protected(before: dict[str, np.ndarray], H: np.ndarray, alloc_f: Callable) -> None:
     changed = [f for f, v in before.items() if not np.array_equal(v, H[f])]
     if changed:
-        raise LibensError(f"allocation function {getattr(alloc_f, '__name__', alloc_f)} modified "
-                          f"reserved history fields {changed} (found by safe_mode); policies must "
-                          "leave H unchanged and return work orders instead")
+        raise LibensError(
+            f"allocation function {getattr(alloc_f, '__name__', alloc_f)} modified "
+            f"reserved history fields {changed} (found by safe_mode); policies must "
+            "leave H unchanged and return work orders instead"
+        )

@@ -21,8 +21,15 @@ LOG_FILE = "ensemble.log"
 class OutputFiles:
     """Writes the run's output files into ``directory`` (each kind switchable off)."""
 
-    def __init__(self, directory: Path, prefix: str, *, save_on_completion: bool,
-                 save_on_abort: bool, log_files: bool) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        prefix: str,
+        *,
+        save_on_completion: bool,
+        save_on_abort: bool,
+        log_files: bool,
+    ) -> None:
         self.dir = Path(directory)
         self.prefix = prefix
         self.save_on_completion = save_on_completion
@@ -37,13 +44,22 @@ class OutputFiles:
             self._stats = open(self.dir / STATS_FILE, "a", buffering=1 << 16)  # noqa: SIM115
             self._log_handler = logging.FileHandler(self.dir / LOG_FILE)
             self._log_handler.setFormatter(
-                logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+                logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s")
+            )
             logger.addHandler(self._log_handler)
             if logger.level == logging.NOTSET or logger.level > logging.INFO:
                 logger.setLevel(logging.INFO)
 
-    def stats(self, worker: int, tag: int, sim_ids: Any, start: float, end: float, status: int,
-              call_times: np.ndarray | None = None) -> None:
+    def stats(
+        self,
+        worker: int,
+        tag: int,
+        sim_ids: Any,
+        start: float,
+        end: float,
+        status: int,
+        call_times: np.ndarray | None = None,
+    ) -> None:
         """One line per finished calculation; a chunk of points gives one line per point."""
         if self._stats is None:
             return
@@ -53,12 +69,19 @@ class OutputFiles:
             ids = ",".join(map(str, sim_ids)) if sim_ids is not None and len(sim_ids) else "-"
             lines = [(ids, start, end)]
         elif call_times is not None:
-            lines = [(str(i), t0, t1) for i, (t0, t1) in zip(sim_ids.tolist(), call_times.tolist(), strict=True)]
+            lines = [
+                (str(i), t0, t1)
+                for i, (t0, t1) in zip(sim_ids.tolist(), call_times.tolist(), strict=True)
+            ]
         else:
             lines = [(",".join(map(str, sim_ids.tolist())), start, end)]
-        self._stats.write("".join(
-            f"worker {worker} {kind} sim_id {ids} start {t0:.6f} end {t1:.6f} "
-            f"time {t1 - t0:.6f} status {name}\n" for ids, t0, t1 in lines))
+        self._stats.write(
+            "".join(
+                f"worker {worker} {kind} sim_id {ids} start {t0:.6f} end {t1:.6f} "
+                f"time {t1 - t0:.6f} status {name}\n"
+                for ids, t0, t1 in lines
+            )
+        )
 
     def save_periodic(self, kind: str, count: int, H: np.ndarray) -> None:
         """Save the history after every k sims/gens, replacing the previous periodic save."""

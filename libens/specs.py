@@ -26,7 +26,11 @@ def _explain(model: type[BaseModel], err: ValidationError) -> str:
         field = ".".join(str(p) for p in e["loc"]) or "(spec)"
         if e["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(e["loc"][0]), known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known fields: {', '.join(sorted(known))}"
+            hint = (
+                f"; did you mean {close[0]!r}?"
+                if close
+                else f"; known fields: {', '.join(sorted(known))}"
+            )
             lines.append(f"  {model.__name__}.{field}: unknown field{hint}")
         else:
             msg = e["msg"].removeprefix("Value error, ")
@@ -37,9 +41,7 @@ def _explain(model: type[BaseModel], err: ValidationError) -> str:
 class _Spec(BaseModel):
     """Base of all specs: forbids unknown fields, reads like a libEnsemble dict."""
 
-    model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, arbitrary_types_allowed=True
-    )
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -103,7 +105,9 @@ class SimSpecs(_Spec):
     @model_validator(mode="after")
     def _check(self) -> SimSpecs:
         if self.sim_f is None and self.simulator is None:
-            raise ValueError("set sim_f (a libEnsemble-style function) or simulator (fn(dict) -> dict)")
+            raise ValueError(
+                "set sim_f (a libEnsemble-style function) or simulator (fn(dict) -> dict)"
+            )
         if self.vocs is not None:
             from libens import vocs as vocs_fields
 

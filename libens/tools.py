@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 
 
-def add_unique_random_streams(persis_info: dict, nstreams: int, seed: int | str | None = "") -> dict:
+def add_unique_random_streams(
+    persis_info: dict, nstreams: int, seed: int | str | None = ""
+) -> dict:
     """Give entries 0..nstreams-1 of ``persis_info`` independent NumPy random streams.
 
     Stream i is seeded with i (reproducible runs) unless ``seed`` is an int (then seed+i) or
@@ -38,8 +40,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[int, bool, dict[str, Any]
     p.add_argument("-n", "--nworkers", type=int, default=None)
     p.add_argument("--ip", default=None)
     p.add_argument("--port", type=int, default=0)
-    p.add_argument("--start-method", dest="start_method", default=None,
-                   choices=["fork", "spawn", "forkserver"])
+    p.add_argument(
+        "--start-method",
+        dest="start_method",
+        default=None,
+        choices=["fork", "spawn", "forkserver"],
+    )
     args, misc = p.parse_known_args(argv)
     comms = args.comms
     if comms is None:

@@ -46,7 +46,9 @@ class UserFunction:
         self.arity = positional_arity(f)
         self.threaded = threaded
 
-    def __call__(self, H: Any, persis_info: Any, specs: Any, libE_info: Any) -> tuple[Any, Any, int]:
+    def __call__(
+        self, H: Any, persis_info: Any, specs: Any, libE_info: Any
+    ) -> tuple[Any, Any, int]:
         args = (H, persis_info, specs, libE_info)[: self.arity]
         out = _in_thread(self.f, args) if self.threaded else self.f(*args)
         return split_return(out, persis_info)
@@ -90,12 +92,15 @@ def check_sim_output(H_o: Any, nrows: int, declared: dict[str, np.dtype], name: 
     """Raise SimulatorError naming the field when a sim_f's output doesn't match its spec."""
     if not isinstance(H_o, np.ndarray) or H_o.dtype.names is None:
         raise SimulatorError(
-            f"{name} returned {type(H_o).__name__}; return np.zeros(len(H), dtype=sim_specs['out'])"
+            f"{name} returned {type(H_o).__name__}; return "
+            "np.zeros(len(H), dtype=sim_specs['out'])"
             " filled with the outputs"
         )
     if len(H_o) != nrows:
-        raise SimulatorError(f"{name} returned {len(H_o)} rows for {nrows} input rows; "
-                             "return one output row per input row")
+        raise SimulatorError(
+            f"{name} returned {len(H_o)} rows for {nrows} input rows; "
+            "return one output row per input row"
+        )
     fields = H_o.dtype.fields
     for field, want in declared.items():
         got = fields.get(field)

@@ -46,11 +46,17 @@ class Worker:
         self.gen_specs = setup.gen_specs
         self.options = setup.options
         self.persis_info: dict[str, Any] = {}
-        self.sim_f = (UserFunction(_sim_callable(self.sim_specs), self.sim_specs.threaded)
-                      if self.sim_specs else None)
+        self.sim_f = (
+            UserFunction(_sim_callable(self.sim_specs), self.sim_specs.threaded)
+            if self.sim_specs
+            else None
+        )
         self.sim_out_types = declared_types(self.sim_specs.outputs) if self.sim_specs else {}
-        self.gen_f = (UserFunction(_gen_callable(self.gen_specs), self.gen_specs.threaded)
-                      if self.gen_specs else None)
+        self.gen_f = (
+            UserFunction(_gen_callable(self.gen_specs), self.gen_specs.threaded)
+            if self.gen_specs
+            else None
+        )
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""
@@ -99,15 +105,26 @@ class Worker:
             return self._failed(work.tag, e, work.sim_ids)
         if status == UNSET_TAG:
             if work.persistent:
-                status = FINISHED_PERSISTENT_GEN_TAG if work.tag == EVAL_GEN_TAG else FINISHED_PERSISTENT_SIM_TAG
+                status = (
+                    FINISHED_PERSISTENT_GEN_TAG
+                    if work.tag == EVAL_GEN_TAG
+                    else FINISHED_PERSISTENT_SIM_TAG
+                )
             else:
                 status = WORKER_DONE
-        return Result(work.tag, int(status), H_o, work.sim_ids, _changed(persis_info, held),
-                      started, time.time())
+        return Result(
+            work.tag,
+            int(status),
+            H_o,
+            work.sim_ids,
+            _changed(persis_info, held),
+            started,
+            time.time(),
+        )
 
-
-    def _run_per_row(self, work: Work, rows: np.ndarray, persis_info: dict,
-                     libE_info: dict, started: float) -> Result | WorkerFailed:
+    def _run_per_row(
+        self, work: Work, rows: np.ndarray, persis_info: dict, libE_info: dict, started: float
+    ) -> Result | WorkerFailed:
         """A chunk of points: one sim_f call per point, one message back. If a call raises,
         the failure carries the points done before it, so nothing computed is lost."""
         func = self.sim_f
@@ -119,23 +136,39 @@ class Worker:
             libE_info["H_rows"] = work.sim_ids[i : i + 1]
             times[i, 0] = time.time()
             try:
-                H_o, persis_info, status = func(rows[i : i + 1], persis_info, self.sim_specs,
-                                                libE_info)
+                H_o, persis_info, status = func(
+                    rows[i : i + 1], persis_info, self.sim_specs, libE_info
+                )
                 check_sim_output(H_o, 1, self.sim_out_types, func.name)
             except Exception as e:
                 failed = self._failed(work.tag, e, work.sim_ids[i : i + 1])
                 failed.unrun_ids = work.sim_ids[i + 1 :]
                 if outs:
-                    failed.done = Result(work.tag, WORKER_DONE, np.concatenate(outs),
-                                         work.sim_ids[:i], _changed(persis_info, held),
-                                         started, time.time(), times[:i])
+                    failed.done = Result(
+                        work.tag,
+                        WORKER_DONE,
+                        np.concatenate(outs),
+                        work.sim_ids[:i],
+                        _changed(persis_info, held),
+                        started,
+                        time.time(),
+                        times[:i],
+                    )
                 return failed
             outs.append(H_o)
             self.persis_info = persis_info
             times[i, 1] = time.time()
         status = WORKER_DONE if status == UNSET_TAG else status
-        return Result(work.tag, int(status), np.concatenate(outs), work.sim_ids,
-                      _changed(persis_info, held), started, time.time(), times)
+        return Result(
+            work.tag,
+            int(status),
+            np.concatenate(outs),
+            work.sim_ids,
+            _changed(persis_info, held),
+            started,
+            time.time(),
+            times,
+        )
 
     def _failed(self, tag: Tag, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:
         name = (self.sim_f if tag == EVAL_SIM_TAG else self.gen_f).name
@@ -174,5 +207,7 @@ def run_worker(channel: Channel, worker_id: int) -> None:
     except ChannelClosed:
         return
     if not isinstance(setup, WorkerSetup):
-        raise TypeError(f"worker {worker_id}: expected WorkerSetup first, got {type(setup).__name__}")
+        raise TypeError(
+            f"worker {worker_id}: expected WorkerSetup first, got {type(setup).__name__}"
+        )
     Worker(channel, setup).run()

@@ -17,19 +17,24 @@ GEN_OUT = [("x", float, 2)]
 
 
 def quiet(comms, nworkers=2, **kw):
-    return LibeSpecs(comms=comms, nworkers=nworkers, disable_log_files=True,
-                     save_H_on_completion=False, **kw)
+    return LibeSpecs(
+        comms=comms, nworkers=nworkers, disable_log_files=True, save_H_on_completion=False, **kw
+    )
 
 
 def persistent_gen(**user):
-    return GenSpecs(gen_f=uf.recording_gen, persis_in=["x", "f", "gen_worker"], outputs=GEN_OUT,
-                    user=user)
+    return GenSpecs(
+        gen_f=uf.recording_gen, persis_in=["x", "f", "gen_worker"], outputs=GEN_OUT, user=user
+    )
 
 
 def test_batch_generator_with_give_sim_work_first(comms):
     sim = SimSpecs(sim_f=six_hump_camel, inputs=["x"], outputs=[("f", float)])
-    gen = GenSpecs(gen_f=uniform_random_sample, outputs=GEN_OUT,
-                   user={"lb": [-3, -2], "ub": [3, 2], "gen_batch_size": 7})
+    gen = GenSpecs(
+        gen_f=uniform_random_sample,
+        outputs=GEN_OUT,
+        user={"lb": [-3, -2], "ub": [3, 2], "gen_batch_size": 7},
+    )
     H, persis_info, flag = libE(sim, gen, ExitCriteria(sim_max=30), libE_specs=quiet(comms))
     assert flag == 0
     assert RESERVED_NAMES <= set(H.dtype.names)
@@ -45,10 +50,17 @@ def test_batch_generator_with_give_sim_work_first(comms):
 
 def test_dict_specs_and_three_argument_user_functions(comms):
     sim = {"sim_f": uf.sphere_three_args, "in": ["x"], "out": [("f", float)]}
-    gen = {"gen_f": uniform_random_sample, "out": GEN_OUT,
-           "user": {"lb": [-3, -2], "ub": [3, 2], "gen_batch_size": 5}}
-    H, _, flag = libE(sim, gen, {"sim_max": 10}, libE_specs={"comms": comms, "nworkers": 2,
-                                                              "disable_log_files": True})
+    gen = {
+        "gen_f": uniform_random_sample,
+        "out": GEN_OUT,
+        "user": {"lb": [-3, -2], "ub": [3, 2], "gen_batch_size": 5},
+    }
+    H, _, flag = libE(
+        sim,
+        gen,
+        {"sim_max": 10},
+        libE_specs={"comms": comms, "nworkers": 2, "disable_log_files": True},
+    )
     done = H[H["sim_ended"]]
     assert len(done) == 10 and np.allclose(done["f"], np.sum(done["x"] ** 2, axis=1))
 
@@ -79,16 +91,26 @@ def test_H0_prepended_and_not_rerun(comms):
 def test_give_pregenerated_work_evaluates_H0_without_generator(comms):
     H0 = np.zeros(9, dtype=[("x", float, 2)])
     H0["x"] = np.random.default_rng(1).uniform(-1, 1, (9, 2))
-    H, _, flag = libE(SIM, None, ExitCriteria(sim_max=100), alloc_specs=AllocSpecs(
-        alloc_f=give_pregenerated_work), libE_specs=quiet(comms), H0=H0)
+    H, _, flag = libE(
+        SIM,
+        None,
+        ExitCriteria(sim_max=100),
+        alloc_specs=AllocSpecs(alloc_f=give_pregenerated_work),
+        libE_specs=quiet(comms),
+        H0=H0,
+    )
     assert flag == 0 and len(H) == 9 and H["sim_ended"].all()
     assert np.allclose(H["f"], np.sum(H0["x"] ** 2, axis=1))
 
 
 def test_persistent_batch_return_waits_for_whole_batch(comms):
-    H, persis_info, _ = libE(SIM, persistent_gen(b=4), ExitCriteria(sim_max=16),
-                             alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
-                             libE_specs=quiet(comms, nworkers=3))
+    H, persis_info, _ = libE(
+        SIM,
+        persistent_gen(b=4),
+        ExitCriteria(sim_max=16),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+        libE_specs=quiet(comms, nworkers=3),
+    )
     informed = H[H["gen_informed"]]
     for t in np.unique(informed["gen_ended_time"]):
         batch = H[H["gen_ended_time"] == t]
@@ -101,18 +123,26 @@ def test_persistent_batch_return_waits_for_whole_batch(comms):
 def test_persistent_async_return_gives_results_as_they_arrive(comms):
     gen = persistent_gen(b=4)
     gen.async_return = True
-    H, persis_info, _ = libE(SIM, gen, ExitCriteria(sim_max=16),
-                             alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
-                             libE_specs=quiet(comms, nworkers=3))
+    H, persis_info, _ = libE(
+        SIM,
+        gen,
+        ExitCriteria(sim_max=16),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+        libE_specs=quiet(comms, nworkers=3),
+    )
     sizes = persis_info[1]["sizes"]
     assert sizes and sizes[0] < 4
     assert H["sim_ended"].sum() >= 16
 
 
 def test_gen_on_manager_lets_every_worker_evaluate(comms):
-    H, _, _ = libE(SIM, persistent_gen(b=2), ExitCriteria(sim_max=20),
-                   alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
-                   libE_specs=quiet(comms, nworkers=2, gen_on_manager=True))
+    H, _, _ = libE(
+        SIM,
+        persistent_gen(b=2),
+        ExitCriteria(sim_max=20),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+        libE_specs=quiet(comms, nworkers=2, gen_on_manager=True),
+    )
     assert set(H["gen_worker"]) == {0}
     assert set(H["sim_worker"][H["sim_ended"]]) == {1, 2}
 
@@ -120,17 +150,25 @@ def test_gen_on_manager_lets_every_worker_evaluate(comms):
 def test_two_active_persistent_gens_get_their_own_results(comms):
     gen = persistent_gen(b=2, check_own=True)
     gen.num_active_gens = 2
-    H, persis_info, _ = libE(SIM, gen, ExitCriteria(sim_max=20),
-                             alloc_specs=AllocSpecs(alloc_f=start_only_persistent),
-                             libE_specs=quiet(comms, nworkers=4))
+    H, persis_info, _ = libE(
+        SIM,
+        gen,
+        ExitCriteria(sim_max=20),
+        alloc_specs=AllocSpecs(alloc_f=start_only_persistent),
+        libE_specs=quiet(comms, nworkers=4),
+    )
     assert len(set(H["gen_worker"])) == 2
     assert all(len(persis_info[w].get("sizes", [])) > 0 for w in set(H["gen_worker"].tolist()))
 
 
 def test_generator_that_returns_ends_the_run(comms):
-    H, _, flag = libE(SIM, persistent_gen(b=3, max_batches=2), ExitCriteria(sim_max=1000),
-                      alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
-                      libE_specs=quiet(comms, nworkers=3))
+    H, _, flag = libE(
+        SIM,
+        persistent_gen(b=3, max_batches=2),
+        ExitCriteria(sim_max=1000),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+        libE_specs=quiet(comms, nworkers=3),
+    )
     assert flag == 0
     assert len(H) == 6
     assert H["sim_ended"].sum() == 6
@@ -138,9 +176,13 @@ def test_generator_that_returns_ends_the_run(comms):
 
 def test_cancelled_points_are_never_evaluated(comms):
     gen = GenSpecs(gen_f=uf.cancelling_gen, outputs=GEN_OUT)
-    H, _, _ = libE(SIM, gen, ExitCriteria(sim_max=5),
-                   alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
-                   libE_specs=quiet(comms, nworkers=3))
+    H, _, _ = libE(
+        SIM,
+        gen,
+        ExitCriteria(sim_max=5),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+        libE_specs=quiet(comms, nworkers=3),
+    )
     assert len(H) == 10
     assert H["cancel_requested"][5:].all() and not H["cancel_requested"][:5].any()
     assert not H["sim_started"][5:].any()
@@ -150,9 +192,13 @@ def test_cancelled_points_are_never_evaluated(comms):
 def test_kill_canceled_sims_kills_running_points(comms):
     sim = SimSpecs(sim_f=uf.killable_sim, inputs=["x"], outputs=[("f", float)])
     gen = GenSpecs(gen_f=uf.kill_gen, outputs=GEN_OUT, async_return=True)
-    H, _, _ = libE(sim, gen, ExitCriteria(sim_max=3),
-                   alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
-                   libE_specs=quiet(comms, nworkers=3, kill_canceled_sims=True))
+    H, _, _ = libE(
+        sim,
+        gen,
+        ExitCriteria(sim_max=3),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+        libE_specs=quiet(comms, nworkers=3, kill_canceled_sims=True),
+    )
     assert H["cancel_requested"].tolist() == [False, True]
     assert H["kill_sent"].tolist() == [False, True]
     assert H["sim_ended"].all()
@@ -160,28 +206,49 @@ def test_kill_canceled_sims_kills_running_points(comms):
 
 def test_final_gen_send_delivers_last_results(comms):
     for final in (True, False):
-        _, persis_info, _ = libE(SIM, persistent_gen(b=2), ExitCriteria(sim_max=7),
-                                 alloc_specs=AllocSpecs(alloc_f=only_persistent_gens,
-                                                        user={"async_return": True}),
-                                 libE_specs=quiet(comms, nworkers=3, final_gen_send=final))
+        _, persis_info, _ = libE(
+            SIM,
+            persistent_gen(b=2),
+            ExitCriteria(sim_max=7),
+            alloc_specs=AllocSpecs(alloc_f=only_persistent_gens, user={"async_return": True}),
+            libE_specs=quiet(comms, nworkers=3, final_gen_send=final),
+        )
         assert (persis_info[1]["final_rows"] > 0) == final
 
 
 def test_active_recv_gen_may_send_before_receiving(comms):
-    gen = GenSpecs(gen_f=uf.active_recv_gen, persis_in=["f"], outputs=GEN_OUT,
-                   active_recv_gen=True, async_return=True)
-    H, persis_info, _ = libE(SIM, gen, ExitCriteria(sim_max=6),
-                             alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
-                             libE_specs=quiet(comms, nworkers=3, final_gen_send=True))
+    gen = GenSpecs(
+        gen_f=uf.active_recv_gen,
+        persis_in=["f"],
+        outputs=GEN_OUT,
+        active_recv_gen=True,
+        async_return=True,
+    )
+    H, persis_info, _ = libE(
+        SIM,
+        gen,
+        ExitCriteria(sim_max=6),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+        libE_specs=quiet(comms, nworkers=3, final_gen_send=True),
+    )
     assert len(H) == 6 and H["sim_ended"].all()
     assert persis_info[1]["received"] == 6
 
 
 def test_persistent_uniform_with_ensemble_class(comms):
-    gen = GenSpecs(gen_f=persistent_uniform, persis_in=["f"], outputs=GEN_OUT,
-                   user={"lb": [-3, -2], "ub": [3, 2], "initial_batch_size": 5})
-    ens = Ensemble(sim_specs=SIM, gen_specs=gen, exit_criteria=ExitCriteria(sim_max=25),
-                   alloc_specs=AllocSpecs(alloc_f=only_persistent_gens), libE_specs=quiet(comms, 3))
+    gen = GenSpecs(
+        gen_f=persistent_uniform,
+        persis_in=["f"],
+        outputs=GEN_OUT,
+        user={"lb": [-3, -2], "ub": [3, 2], "initial_batch_size": 5},
+    )
+    ens = Ensemble(
+        sim_specs=SIM,
+        gen_specs=gen,
+        exit_criteria=ExitCriteria(sim_max=25),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+        libE_specs=quiet(comms, 3),
+    )
     H, _, flag = ens.run()
     assert flag == 0 and H["sim_ended"].sum() == 25
 
@@ -193,8 +260,9 @@ def test_exit_criteria(comms, criterion):
         H, _, flag = libE(SIM, gen, ExitCriteria(gen_max=12), libE_specs=quiet(comms))
         assert 12 <= len(H) < 16
     else:
-        H, _, flag = libE(SIM, gen, ExitCriteria(stop_val=("f", 1.0), sim_max=10**5),
-                          libE_specs=quiet(comms))
+        H, _, flag = libE(
+            SIM, gen, ExitCriteria(stop_val=("f", 1.0), sim_max=10**5), libE_specs=quiet(comms)
+        )
         done = H[H["sim_ended"]]
         assert done["f"].min() <= 1.0
     assert flag == 0
@@ -203,8 +271,9 @@ def test_exit_criteria(comms, criterion):
 def test_wallclock_max_with_running_work_gives_flag_2(comms):
     sim = SimSpecs(sim_f=uf.slow_sim, inputs=["x"], outputs=[("f", float)], user={"delay": 3})
     gen = GenSpecs(gen_f=uf.batch_gen, outputs=GEN_OUT, user={"gen_batch_size": 2})
-    H, _, flag = libE(sim, gen, ExitCriteria(wallclock_max=0.5),
-                      libE_specs=quiet(comms, worker_timeout=0.5))
+    H, _, flag = libE(
+        sim, gen, ExitCriteria(wallclock_max=0.5), libE_specs=quiet(comms, worker_timeout=0.5)
+    )
     assert flag == 2
     assert not H["sim_ended"].any()
 
@@ -212,7 +281,11 @@ def test_wallclock_max_with_running_work_gives_flag_2(comms):
 def test_threaded_sim_runs_each_call_in_its_own_thread():
     sim = SimSpecs(sim_f=uf.thread_name_sim, inputs=["x"], outputs=[("f", float)], threaded=True)
     gen = GenSpecs(gen_f=uf.batch_gen, outputs=GEN_OUT, user={"gen_batch_size": 4})
-    _, persis_info, _ = libE(sim, gen, ExitCriteria(sim_max=4),
-                             libE_specs=quiet("local", nworkers=1, chunk_short_sims=False))
+    _, persis_info, _ = libE(
+        sim,
+        gen,
+        ExitCriteria(sim_max=4),
+        libE_specs=quiet("local", nworkers=1, chunk_short_sims=False),
+    )
     names = persis_info[1]["threads"]
     assert len(names) == 4 and all(n.startswith("libens-user-") for n in names)

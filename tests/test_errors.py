@@ -48,10 +48,13 @@ def test_raising_gen_is_a_generator_error(comms, tmp_path):
     assert (tmp_path / "libE_history_at_abort.npy").exists()
 
 
-@pytest.mark.parametrize("sim_f, match", [
-    (uf.wrong_dtype_sim, "field 'f'"),
-    (uf.wrong_length_sim, "5 rows for 4 input rows|rows for 1 input rows"),
-])
+@pytest.mark.parametrize(
+    "sim_f, match",
+    [
+        (uf.wrong_dtype_sim, "field 'f'"),
+        (uf.wrong_length_sim, "5 rows for 4 input rows|rows for 1 input rows"),
+    ],
+)
 def test_sim_output_is_checked(comms, sim_f, match):
     sim = SimSpecs(sim_f=sim_f, inputs=["x"], outputs=[("f", float)])
     with pytest.raises(WorkerError, match=match) as info:
@@ -67,13 +70,19 @@ def test_dead_worker_process_is_detected():
 
 def test_spawn_start_method_runs():
     sim = SimSpecs(sim_f=uf.sphere, inputs=["x"], outputs=[("f", float)])
-    H, _, _ = libE(sim, GEN, ExitCriteria(sim_max=6),
-                   libE_specs=specs("local", start_method="spawn", disable_log_files=True))
+    H, _, _ = libE(
+        sim,
+        GEN,
+        ExitCriteria(sim_max=6),
+        libE_specs=specs("local", start_method="spawn", disable_log_files=True),
+    )
     assert H["sim_ended"].sum() == 6
 
 
 def test_spec_typo_names_the_field():
-    with pytest.raises(SpecError, match=r"ExitCriteria.simmax: unknown field; did you mean 'sim_max'"):
+    with pytest.raises(
+        SpecError, match=r"ExitCriteria.simmax: unknown field; did you mean 'sim_max'"
+    ):
         ExitCriteria(simmax=3)
     with pytest.raises(SpecError, match=r"LibeSpecs.comms"):
         LibeSpecs(comms="carrier-pigeon")
@@ -95,6 +104,13 @@ def test_safe_mode_catches_a_policy_that_writes_reserved_fields():
     from libens import AllocSpecs, LibensError
 
     sim = SimSpecs(sim_f=uf.sphere, inputs=["x"], outputs=[("f", float)])
-    with pytest.raises(LibensError, match=r"meddling_alloc modified reserved history fields \['sim_worker'\]"):
-        libE(sim, GEN, ExitCriteria(sim_max=8), alloc_specs=AllocSpecs(alloc_f=uf.meddling_alloc),
-             libE_specs=specs("threads", safe_mode=True, disable_log_files=True))
+    with pytest.raises(
+        LibensError, match=r"meddling_alloc modified reserved history fields \['sim_worker'\]"
+    ):
+        libE(
+            sim,
+            GEN,
+            ExitCriteria(sim_max=8),
+            alloc_specs=AllocSpecs(alloc_f=uf.meddling_alloc),
+            libE_specs=specs("threads", safe_mode=True, disable_log_files=True),
+        )

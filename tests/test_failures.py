@@ -14,9 +14,14 @@ GEN = GenSpecs(gen_f=uf.batch_gen, outputs=[("x", float, 2)], user={"gen_batch_s
 
 def test_failing_sims_are_marked_and_the_run_goes_on(comms):
     sim = SimSpecs(sim_f=uf.flaky_sim, inputs=["x"], outputs=[("f", float)])
-    H, _, flag = libE(sim, GEN, ExitCriteria(sim_max=60),
-                      libE_specs=LibeSpecs(comms=comms, nworkers=2, on_sim_error="continue",
-                                           disable_log_files=True))
+    H, _, flag = libE(
+        sim,
+        GEN,
+        ExitCriteria(sim_max=60),
+        libE_specs=LibeSpecs(
+            comms=comms, nworkers=2, on_sim_error="continue", disable_log_files=True
+        ),
+    )
     assert flag == 0
     ended = H[H["sim_ended"]]
     assert len(ended) >= 60
@@ -28,11 +33,24 @@ def test_failing_sims_are_marked_and_the_run_goes_on(comms):
 
 @pytest.mark.parametrize("policy", ["requeue", "fail"])
 def test_lost_worker_points_requeued_or_failed(policy, tmp_path):
-    sim = SimSpecs(sim_f=uf.die_once_sim, inputs=["x"], outputs=[("f", float)],
-                   user={"marker": str(tmp_path / "died")})
-    H, _, flag = libE(sim, GEN, ExitCriteria(sim_max=12),
-                      libE_specs=LibeSpecs(comms="local", nworkers=3, on_worker_lost=policy,
-                                           disable_log_files=True, chunk_short_sims=False))
+    sim = SimSpecs(
+        sim_f=uf.die_once_sim,
+        inputs=["x"],
+        outputs=[("f", float)],
+        user={"marker": str(tmp_path / "died")},
+    )
+    H, _, flag = libE(
+        sim,
+        GEN,
+        ExitCriteria(sim_max=12),
+        libE_specs=LibeSpecs(
+            comms="local",
+            nworkers=3,
+            on_worker_lost=policy,
+            disable_log_files=True,
+            chunk_short_sims=False,
+        ),
+    )
     assert flag == 0
     ended = H[H["sim_ended"]]
     assert len(ended) >= 12
@@ -44,9 +62,17 @@ def test_lost_worker_points_requeued_or_failed(policy, tmp_path):
 
 
 def test_lost_worker_stops_the_run_by_default(tmp_path):
-    sim = SimSpecs(sim_f=uf.die_once_sim, inputs=["x"], outputs=[("f", float)],
-                   user={"marker": str(tmp_path / "died")})
+    sim = SimSpecs(
+        sim_f=uf.die_once_sim,
+        inputs=["x"],
+        outputs=[("f", float)],
+        user={"marker": str(tmp_path / "died")},
+    )
     with pytest.raises(WorkerError, match="worker 1 was lost while running a sim"):
-        libE(sim, GEN, ExitCriteria(sim_max=12),
-             libE_specs=LibeSpecs(comms="local", nworkers=2, disable_log_files=True))
+        libE(
+            sim,
+            GEN,
+            ExitCriteria(sim_max=12),
+            libE_specs=LibeSpecs(comms="local", nworkers=2, disable_log_files=True),
+        )
     assert np.load(tmp_path / "libE_history_at_abort.npy").dtype.names is not None

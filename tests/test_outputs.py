@@ -14,9 +14,12 @@ GEN = GenSpecs(gen_f=uf.batch_gen, outputs=[("x", float, 2)], user={"gen_batch_s
 
 
 def test_outputs_written(comms, tmp_path):
-    H, _, _ = libE(SIM, GEN, ExitCriteria(sim_max=10),
-                   libE_specs=LibeSpecs(comms=comms, nworkers=2, H_file_prefix="run1",
-                                        save_every_k_sims=4))
+    H, _, _ = libE(
+        SIM,
+        GEN,
+        ExitCriteria(sim_max=10),
+        libE_specs=LibeSpecs(comms=comms, nworkers=2, H_file_prefix="run1", save_every_k_sims=4),
+    )
     saved = np.load(tmp_path / "run1.npy")
     assert np.array_equal(saved["f"], H["f"]) and np.array_equal(saved["x"], H["x"])
     with open(tmp_path / "run1_persis_info.pickle", "rb") as f:
@@ -33,7 +36,12 @@ def test_outputs_written(comms, tmp_path):
 
 
 def test_outputs_can_be_switched_off(comms, tmp_path):
-    libE(SIM, GEN, ExitCriteria(sim_max=4),
-         libE_specs=LibeSpecs(comms=comms, nworkers=2, disable_log_files=True,
-                              save_H_on_completion=False))
+    libE(
+        SIM,
+        GEN,
+        ExitCriteria(sim_max=4),
+        libE_specs=LibeSpecs(
+            comms=comms, nworkers=2, disable_log_files=True, save_H_on_completion=False
+        ),
+    )
     assert list(tmp_path.iterdir()) == []

@@ -93,7 +93,9 @@ def recording_gen(H, persis_info, gen_specs, libE_info):
         if user.get("check_own", False):
             assert set(calc_in["gen_worker"]) <= {libE_info["workerID"]}
     persis_info["sizes"] = sizes
-    persis_info["final_rows"] = 0 if calc_in is None or tag not in (STOP_TAG, PERSIS_STOP) else len(calc_in)
+    persis_info["final_rows"] = (
+        0 if calc_in is None or tag not in (STOP_TAG, PERSIS_STOP) else len(calc_in)
+    )
     return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
 
 

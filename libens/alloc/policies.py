@@ -25,7 +25,9 @@ def _opt(alloc_specs: Any, gen_specs: Any, key: str, default: Any) -> Any:
         return user[key]
     if gen_specs is None:
         return default
-    value = getattr(gen_specs, key, None) if isinstance(gen_specs, GenSpecs) else gen_specs.get(key)
+    value = (
+        getattr(gen_specs, key, None) if isinstance(gen_specs, GenSpecs) else gen_specs.get(key)
+    )
     return default if value is None else value
 
 
@@ -37,7 +39,9 @@ def _gen_rows(gen_specs: Any, H: np.ndarray) -> range:
     return range(len(H)) if gen_specs.get("in") else range(0)
 
 
-def give_sim_work_first(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info) -> AllocResult:
+def give_sim_work_first(
+    W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info
+) -> AllocResult:
     """Give every idle worker a pending point; when none is left, run the (non-persistent)
     generator on up to ``num_active_gens`` idle workers."""
     if _nothing_to_do(libE_info):
@@ -61,28 +65,35 @@ def give_sim_work_first(W, H, sim_specs, gen_specs, alloc_specs, persis_info, li
     return Work, persis_info
 
 
-def only_persistent_gens(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info) -> AllocResult:
+def only_persistent_gens(
+    W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info
+) -> AllocResult:
     """Persistent generators: return results to them (a whole batch, or as they arrive with
     ``async_return``), give pending points to idle workers, start generators when nothing is
     pending. A generator that finishes ends the run (flag 1)."""
     return _persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, False)
 
 
-def start_only_persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info) -> AllocResult:
+def start_only_persistent(
+    W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info
+) -> AllocResult:
     """Like ``only_persistent_gens``, but starts the persistent generators before any pending
     point (e.g. from H0) is given out."""
     return _persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, True)
 
 
-def _persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info,
-                gens_first: bool) -> AllocResult:
+def _persistent(
+    W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, gens_first: bool
+) -> AllocResult:
     if _nothing_to_do(libE_info):
         return {}, persis_info
     support = AllocSupport(W, persis_info=persis_info, libE_info=libE_info)
     active_recv = _opt(alloc_specs, gen_specs, "active_recv_gen", False)
     batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
     batch = _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
-    first_batch = (alloc_specs["user"] if "user" in alloc_specs else {}).get("initial_batch_size", 0)
+    first_batch = (alloc_specs["user"] if "user" in alloc_specs else {}).get(
+        "initial_batch_size", 0
+    )
     async_return = (
         _opt(alloc_specs, gen_specs, "async_return", False)
         and libE_info["sim_ended_count"] >= first_batch
@@ -96,12 +107,19 @@ def _persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info,
     for wid in support.avail_gen_worker_ids(persistent=EVAL_GEN_TAG, active_recv=active_recv):
         ids = support.uninformed_ids(wid)
         if len(ids) and (async_return or support.outstanding(wid) == 0):
-            Work[wid] = support.gen_work(wid, gen_specs["persis_in"], ids, persis_info.get(wid),
-                                         persistent=True, active_recv=active_recv)
+            Work[wid] = support.gen_work(
+                wid,
+                gen_specs["persis_in"],
+                ids,
+                persis_info.get(wid),
+                persistent=True,
+                active_recv=active_recv,
+            )
     if gens_first and room > 0:
         room -= _start_persistent_gens(support, Work, H, gen_specs, persis_info, active_recv, room)
-    for wid in support.avail_worker_ids(persistent=False, zero_resource_workers=False,
-                                        gen_workers=False):
+    for wid in support.avail_worker_ids(
+        persistent=False, zero_resource_workers=False, gen_workers=False
+    ):
         if wid in Work:
             continue
         ids = support.take_points(H, batch)
@@ -113,8 +131,15 @@ def _persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info,
     return Work, persis_info, 0
 
 
-def _start_persistent_gens(support: AllocSupport, Work: dict, H: np.ndarray, gen_specs: Any,
-                           persis_info: dict, active_recv: bool, room: int) -> int:
+def _start_persistent_gens(
+    support: AllocSupport,
+    Work: dict,
+    H: np.ndarray,
+    gen_specs: Any,
+    persis_info: dict,
+    active_recv: bool,
+    room: int,
+) -> int:
     """Start up to ``room`` persistent generators on idle workers; returns how many."""
     started = 0
     for wid in support.avail_gen_worker_ids(persistent=False, zero_resource_workers=True):
@@ -122,15 +147,22 @@ def _start_persistent_gens(support: AllocSupport, Work: dict, H: np.ndarray, gen
             break
         if wid in Work:
             continue
-        Work[wid] = support.gen_work(wid, gen_specs["in"], _gen_rows(gen_specs, H),
-                                     persis_info.get(wid), persistent=True,
-                                     active_recv=active_recv)
+        Work[wid] = support.gen_work(
+            wid,
+            gen_specs["in"],
+            _gen_rows(gen_specs, H),
+            persis_info.get(wid),
+            persistent=True,
+            active_recv=active_recv,
+        )
         persis_info["num_gens_started"] = persis_info.get("num_gens_started", 0) + 1
         started += 1
     return started
 
 
-def give_pregenerated_work(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info) -> AllocResult:
+def give_pregenerated_work(
+    W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info
+) -> AllocResult:
     """Evaluate the points already in the history (H0) with no generator; flag 1 once every
     point was given out."""
     if _nothing_to_do(libE_info):

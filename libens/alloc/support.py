@@ -15,6 +15,7 @@ from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
 
 __all__ = ["WORKER_DTYPE", "AllocSupport"]
 
+
 def _rows(H_rows: Iterable[int] | npt.NDArray) -> npt.NDArray[np.int64]:
     if isinstance(H_rows, range):
         return np.arange(H_rows.start, H_rows.stop, H_rows.step, dtype=np.int64)
@@ -87,21 +88,42 @@ class AllocSupport:
             return self._table.count(EVAL_GEN_TAG)
         return int(np.sum(self.W["persis_state"] == EVAL_GEN_TAG))
 
-    def sim_work(self, wid: int, H: np.ndarray, H_fields: list[str], H_rows: Any,
-                 persis_info: dict | None, **libE_info: Any) -> dict:
+    def sim_work(
+        self,
+        wid: int,
+        H: np.ndarray,
+        H_fields: list[str],
+        H_rows: Any,
+        persis_info: dict | None,
+        **libE_info: Any,
+    ) -> dict:
         """A simulation work order for worker ``wid``."""
         rows = libE_info["H_rows"] = _rows(H_rows)
         if len(rows) > 1 and int(rows[0]) in self._coalesced:
             libE_info["split_rows"] = True
-        return {"H_fields": H_fields, "persis_info": persis_info, "tag": EVAL_SIM_TAG,
-                "libE_info": libE_info}
+        return {
+            "H_fields": H_fields,
+            "persis_info": persis_info,
+            "tag": EVAL_SIM_TAG,
+            "libE_info": libE_info,
+        }
 
-    def gen_work(self, wid: int, H_fields: list[str], H_rows: Any,
-                 persis_info: dict | None, **libE_info: Any) -> dict:
+    def gen_work(
+        self,
+        wid: int,
+        H_fields: list[str],
+        H_rows: Any,
+        persis_info: dict | None,
+        **libE_info: Any,
+    ) -> dict:
         """A generator work order for worker ``wid`` (``persistent=True`` for a long-lived one)."""
         libE_info["H_rows"] = _rows(H_rows)
-        return {"H_fields": H_fields, "persis_info": persis_info, "tag": EVAL_GEN_TAG,
-                "libE_info": libE_info}
+        return {
+            "H_fields": H_fields,
+            "persis_info": persis_info,
+            "tag": EVAL_GEN_TAG,
+            "libE_info": libE_info,
+        }
 
     def take_points(self, H: np.ndarray, batch: bool = False) -> npt.NDArray[np.int64]:
         """Next pending point(s) to evaluate, from the manager's pending set: the highest
@@ -123,8 +145,10 @@ class AllocSupport:
             top = pr.max()
             chosen = avail[pr == top] if batch else avail[[int(np.argmax(pr))]]
         else:
-            chosen = np.array(self._next_pending(pending, self.libE_info.get("sim_batch_size", 1)),
-                              dtype=np.int64)
+            chosen = np.array(
+                self._next_pending(pending, self.libE_info.get("sim_batch_size", 1)),
+                dtype=np.int64,
+            )
             if len(chosen) > 1:
                 self._coalesced.add(int(chosen[0]))
         self._taken.update(chosen.tolist())
@@ -152,8 +176,9 @@ class AllocSupport:
             avail[list(self._taken)] = False
         return self.points_by_priority(H, avail, batch)
 
-    def points_by_priority(self, H: np.ndarray, points_avail: npt.NDArray[np.bool_],
-                           batch: bool = False) -> npt.NDArray[np.int64]:
+    def points_by_priority(
+        self, H: np.ndarray, points_avail: npt.NDArray[np.bool_], batch: bool = False
+    ) -> npt.NDArray[np.int64]:
         """libEnsemble's selection over a boolean mask: highest ``priority`` first."""
         if "priority" in H.dtype.names:
             pr = H["priority"][points_avail]
@@ -170,19 +195,25 @@ class AllocSupport:
             return q.astype(np.int64)
         return np.nonzero(q)[0].astype(np.int64)
 
-    def all_sim_started(self, H: np.ndarray, pt_filter: Any = None, low_bound: int | None = None) -> bool:
+    def all_sim_started(
+        self, H: np.ndarray, pt_filter: Any = None, low_bound: int | None = None
+    ) -> bool:
         """True when every (filtered) point has started."""
         H = H[low_bound:] if low_bound is not None else H
         ok = H["sim_started"] | H["cancel_requested"]
         return bool(np.all(ok if pt_filter is None else ok[pt_filter]))
 
-    def all_sim_ended(self, H: np.ndarray, pt_filter: Any = None, low_bound: int | None = None) -> bool:
+    def all_sim_ended(
+        self, H: np.ndarray, pt_filter: Any = None, low_bound: int | None = None
+    ) -> bool:
         """True when every (filtered) point has ended or was cancelled before starting."""
         H = H[low_bound:] if low_bound is not None else H
         ok = H["sim_ended"] | (H["cancel_requested"] & ~H["sim_started"])
         return bool(np.all(ok if pt_filter is None else ok[pt_filter]))
 
-    def all_gen_informed(self, H: np.ndarray, pt_filter: Any = None, low_bound: int | None = None) -> bool:
+    def all_gen_informed(
+        self, H: np.ndarray, pt_filter: Any = None, low_bound: int | None = None
+    ) -> bool:
         """True when the generator was told about every (filtered) point."""
         H = H[low_bound:] if low_bound is not None else H
         ok = H["gen_informed"]

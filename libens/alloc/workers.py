@@ -24,8 +24,12 @@ WORKER_DTYPE = [
 class WorkerTable:
     """The state of every worker. Only the manager changes it, through the setters."""
 
-    def __init__(self, worker_ids: Iterable[int], gen_workers: Iterable[int] = (),
-                 zero_resource_workers: Iterable[int] = ()) -> None:
+    def __init__(
+        self,
+        worker_ids: Iterable[int],
+        gen_workers: Iterable[int] = (),
+        zero_resource_workers: Iterable[int] = (),
+    ) -> None:
         ids = sorted(worker_ids)
         gen_set, zrw_set = set(gen_workers), set(zero_resource_workers)
         self.W = np.zeros(len(ids), dtype=WORKER_DTYPE)
@@ -78,17 +82,30 @@ class WorkerTable:
     def count_active(self, tag: int) -> int:
         return sum(1 for s in self.active.values() if s == tag)
 
-    def avail(self, persistent: int | None, active_recv: bool, zero_resource_workers: bool | None,
-              gen_workers: bool | None) -> list[int]:
+    def avail(
+        self,
+        persistent: int | None,
+        active_recv: bool,
+        zero_resource_workers: bool | None,
+        gen_workers: bool | None,
+    ) -> list[int]:
         """Same filter as AllocSupport.avail_worker_ids, over idle workers only."""
         pool = [w for w, r in self.recv.items() if r] if active_recv else sorted(self.idle)
         out = []
         for w in pool:
             if persistent is not None and self.persis[w] != persistent:
                 continue
-            if zero_resource_workers is not None and self.zrw and (w in self.zrw) != zero_resource_workers:
+            if (
+                zero_resource_workers is not None
+                and self.zrw
+                and (w in self.zrw) != zero_resource_workers
+            ):
                 continue
-            if gen_workers is not None and self.gen_ok is not None and (w in self.gen_ok) != gen_workers:
+            if (
+                gen_workers is not None
+                and self.gen_ok is not None
+                and (w in self.gen_ok) != gen_workers
+            ):
                 continue
             out.append(w)
         return out

@@ -6,7 +6,8 @@ Rules every backend keeps:
 - ``WorkerPool.recv_any`` blocks on all workers at once (no sleep-polling loop), returns every
   message that is ready, and reports a worker that went away as a ``PeerLost`` event exactly once.
 - A Channel or WorkerPool is used by one thread at a time; only its owner calls it.
-- ``comms`` knows nothing about histories or specs: workers run ``worker_main(channel, worker_id)``.
+- ``comms`` knows nothing about histories or specs: workers run
+  ``worker_main(channel, worker_id)``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Channel(ABC):
     def poll(self, timeout: float = 0.0) -> bool:
         """True when a message is ready (waits up to ``timeout`` s)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, most channels need nothing
         """Release the link; further sends fail."""
 
 

@@ -26,8 +26,9 @@ class InprocLink:
         self.from_worker: collections.deque = collections.deque()
         self._rfd, self._wfd = os.pipe()
         os.set_blocking(self._rfd, False)
-        self.thread = threading.Thread(target=self._main, args=(worker_main,),
-                                       name=f"libens-worker-{worker_id}", daemon=True)
+        self.thread = threading.Thread(
+            target=self._main, args=(worker_main,), name=f"libens-worker-{worker_id}", daemon=True
+        )
         self.thread.start()
 
     def _main(self, worker_main: WorkerMain) -> None:

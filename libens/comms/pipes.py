@@ -46,7 +46,9 @@ class ConnectionChannel(Channel):
         self.conn.close()
 
 
-def start_inproc_worker(worker_id: int, worker_main: WorkerMain) -> tuple[Connection, threading.Thread]:
+def start_inproc_worker(
+    worker_id: int, worker_main: WorkerMain
+) -> tuple[Connection, threading.Thread]:
     """Run ``worker_main`` in a daemon thread of this process, linked by a pipe.
 
     Returns the manager's end of the pipe and the thread.

@@ -31,8 +31,15 @@ def get(name: str) -> type[Comms]:
     return getattr(importlib.import_module(module_name), class_name)
 
 
-_MPI_ENV = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS",
-            "SLURM_STEP_NUM_TASKS", "HYDRA_CONTROL_FD")
+_MPI_ENV = (
+    "PMI_SIZE",
+    "PMI_RANK",
+    "OMPI_COMM_WORLD_SIZE",
+    "PMIX_RANK",
+    "MPI_LOCALNRANKS",
+    "SLURM_STEP_NUM_TASKS",
+    "HYDRA_CONTROL_FD",
+)
 
 
 def launched_under_mpi() -> bool:

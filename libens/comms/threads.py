@@ -17,7 +17,9 @@ _CLOSED = object()
 class QueueChannel(Channel):
     """A worker's end: its own inbox, and the manager's shared inbox tagged with its id."""
 
-    def __init__(self, worker_id: int, inbox: queue.SimpleQueue, outbox: queue.SimpleQueue) -> None:
+    def __init__(
+        self, worker_id: int, inbox: queue.SimpleQueue, outbox: queue.SimpleQueue
+    ) -> None:
         self.worker_id = worker_id
         self.inbox = inbox
         self.outbox = outbox
@@ -43,7 +45,9 @@ class QueueChannel(Channel):
         if self._peeked:
             return True
         try:
-            self._peeked.append(self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait())
+            self._peeked.append(
+                self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
+            )
         except queue.Empty:
             return False
         return True
@@ -52,8 +56,12 @@ class QueueChannel(Channel):
 class ThreadPool(WorkerPool):
     """All workers post to one manager inbox, so waiting on all of them is one ``get``."""
 
-    def __init__(self, inboxes: dict[int, queue.SimpleQueue], manager_inbox: queue.SimpleQueue,
-                 threads: list[threading.Thread]) -> None:
+    def __init__(
+        self,
+        inboxes: dict[int, queue.SimpleQueue],
+        manager_inbox: queue.SimpleQueue,
+        threads: list[threading.Thread],
+    ) -> None:
         self._inboxes = inboxes
         self._manager_inbox = manager_inbox
         self._threads = threads

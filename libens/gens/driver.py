@@ -48,8 +48,10 @@ class GestDriver:
         if points is None:
             points = []
         if len(points) > n:
-            raise GeneratorError(f"{self.name}.suggest({n}) returned {len(points)} points; "
-                                 f"a generator must return at most the number asked for")
+            raise GeneratorError(
+                f"{self.name}.suggest({n}) returned {len(points)} points; "
+                f"a generator must return at most the number asked for"
+            )
         return self.to_rows(points)
 
     def to_rows(self, points: list[dict]) -> np.ndarray:

@@ -33,7 +33,9 @@ class PersistentSupport:
         self.calc_type = Tag(calc_type)
         self.last_stop: Stop | None = None
 
-    def send(self, output: np.ndarray | None, calc_status: int = 0, keep_state: bool = False) -> None:
+    def send(
+        self, output: np.ndarray | None, calc_status: int = 0, keep_state: bool = False
+    ) -> None:
         """Hand rows (new points, or updates of rows carrying ``sim_id``) to the manager."""
         self.comm.send(GenOutput(self.calc_type, output, keep_state))
 
@@ -56,7 +58,9 @@ class PersistentSupport:
             if isinstance(msg, Kill):
                 continue
 
-    def send_recv(self, output: np.ndarray | None, calc_status: int = 0) -> tuple[int, dict | None, np.ndarray | None]:
+    def send_recv(
+        self, output: np.ndarray | None, calc_status: int = 0
+    ) -> tuple[int, dict | None, np.ndarray | None]:
         """``send`` then ``recv``."""
         self.send(output, calc_status)
         return self.recv()

@@ -49,8 +49,13 @@ def persistent_uniform(H: Any, persis_info: dict, gen_specs: Any, libE_info: dic
     points as results come back, until told to stop."""
     user = gen_specs["user"]
     lb, ub = _bounds(user)
-    b = (user.get("initial_batch_size") or gen_specs.get("initial_batch_size")
-         or user.get("gen_batch_size") or gen_specs.get("batch_size") or 1)
+    b = (
+        user.get("initial_batch_size")
+        or gen_specs.get("initial_batch_size")
+        or user.get("gen_batch_size")
+        or gen_specs.get("batch_size")
+        or 1
+    )
     rng = _rng(persis_info)
     ps = PersistentSupport(libE_info, EVAL_GEN_TAG)
     tag = None

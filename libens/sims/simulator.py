@@ -30,8 +30,10 @@ def simulator_sim_f(H: np.ndarray, persis_info: dict, sim_specs: Any, libE_info:
         point = {n: to_python(H[n][i]) for n in names}
         out = fn(point, **sim_specs.user)
         if not isinstance(out, dict):
-            raise SimulatorError(f"simulator {func_name(fn)} returned {type(out).__name__}; "
-                                 "return a dict of output name -> value")
+            raise SimulatorError(
+                f"simulator {func_name(fn)} returned {type(out).__name__}; "
+                "return a dict of output name -> value"
+            )
         for key in H_o.dtype.names:
             if key not in out:
                 raise SimulatorError(
