@@ -103,7 +103,7 @@ class Ensemble:
         return give_sim_work_first
 
     def _check_fields(self, dtype: np.dtype) -> None:
-        names = set(dtype.names)
+        names = set(dtype.names or ())
         for f in self.sim_specs.inputs:
             if f not in names:
                 raise SpecError(

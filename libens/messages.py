@@ -66,7 +66,7 @@ def _compact_pickle(cls: type) -> type:
     def __reduce__(self: Any) -> tuple:
         return cls, tuple(getattr(self, n) for n in names)
 
-    cls.__reduce__ = __reduce__
+    setattr(cls, "__reduce__", __reduce__)  # noqa: B010 - assigning a method
     return cls
 
 

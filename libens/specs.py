@@ -38,6 +38,9 @@ def _explain(model: type[BaseModel], err: ValidationError) -> str:
     return "\n".join(lines)
 
 
+_KEYS: dict[type, dict[str, str]] = {}  # per spec class: field name or alias -> field
+
+
 class _Spec(BaseModel):
     """Base of all specs: forbids unknown fields, reads like a libEnsemble dict."""
 
@@ -62,11 +65,11 @@ class _Spec(BaseModel):
 
     @classmethod
     def _attr(cls, key: str) -> str:
-        keys = cls.__dict__.get("_keys")
+        keys = _KEYS.get(cls)
         if keys is None:
             keys = {name: name for name in cls.model_fields}
             keys.update({i.alias: n for n, i in cls.model_fields.items() if i.alias})
-            cls._keys = keys
+            _KEYS[cls] = keys
         return keys[key]
 
     def __getitem__(self, key: str) -> Any:

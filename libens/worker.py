@@ -46,17 +46,15 @@ class Worker:
         self.gen_specs = setup.gen_specs
         self.options = setup.options
         self.persis_info: dict[str, Any] = {}
-        self.sim_f = (
-            UserFunction(_sim_callable(self.sim_specs), self.sim_specs.threaded)
-            if self.sim_specs
-            else None
-        )
+        self.funcs: dict[int, UserFunction] = {}
+        if self.sim_specs is not None:
+            self.funcs[EVAL_SIM_TAG] = UserFunction(
+                _sim_callable(self.sim_specs), self.sim_specs.threaded
+            )
+        gen_f = _gen_callable(self.gen_specs) if self.gen_specs is not None else None
+        if gen_f is not None:
+            self.funcs[EVAL_GEN_TAG] = UserFunction(gen_f, self.gen_specs.threaded)
         self.sim_out_types = declared_types(self.sim_specs.outputs) if self.sim_specs else {}
-        self.gen_f = (
-            UserFunction(_gen_callable(self.gen_specs), self.gen_specs.threaded)
-            if self.gen_specs
-            else None
-        )
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""
@@ -78,7 +76,17 @@ class Worker:
     def handle(self, work: Work) -> Result | WorkerFailed:
         """Run one calculation; an exception becomes a WorkerFailed carrying its traceback."""
         is_sim = work.tag == EVAL_SIM_TAG
-        func = self.sim_f if is_sim else self.gen_f
+        func = self.funcs.get(work.tag)
+        if func is None:
+            return WorkerFailed(
+                work.tag,
+                "-",
+                f"worker {self.worker_id} has no function for "
+                f"work tag {work.tag}; give sim work only with sim_specs and gen "
+                "work only with gen_specs",
+                "",
+                work.sim_ids,
+            )
         specs = self.sim_specs if is_sim else self.gen_specs
         rows = work.rows if work.rows is not None else np.zeros(0, dtype=[("sim_id", int)])
         libE_info: dict[str, Any] = dict(self.options)
@@ -127,9 +135,9 @@ class Worker:
     ) -> Result | WorkerFailed:
         """A chunk of points: one sim_f call per point, one message back. If a call raises,
         the failure carries the points done before it, so nothing computed is lost."""
-        func = self.sim_f
+        func = self.funcs[EVAL_SIM_TAG]
         held = persis_info
-        outs = []
+        outs: list[np.ndarray] = []
         status = UNSET_TAG
         times = np.empty((len(rows), 2))
         for i in range(len(rows)):
@@ -170,8 +178,8 @@ class Worker:
             times,
         )
 
-    def _failed(self, tag: Tag, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:
-        name = (self.sim_f if tag == EVAL_SIM_TAG else self.gen_f).name
+    def _failed(self, tag: int, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:
+        name = self.funcs[tag].name
         logger.debug("worker %d: %s raised %r", self.worker_id, name, e)
         return WorkerFailed(tag, name, f"{type(e).__name__}: {e}", traceback.format_exc(), sim_ids)
 

@@ -193,7 +193,7 @@ def fast_alloc(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info) 
             Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
         elif not gen_running and gen_specs is not None:
             fields = gen_specs["in"]
-            rows = _all_uninformed(libE_info) if fields else []
+            rows = _all_uninformed(libE_info) if fields else np.zeros(0, dtype=np.int64)
             Work[wid] = support.gen_work(wid, fields, rows, persis_info.get(wid))
             gen_running = True
         else:

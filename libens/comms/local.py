@@ -145,7 +145,7 @@ class LocalComms(Comms):
         processes = []
         for wid in range(1, nworkers + 1):
             manager_end, worker_end = ctx.Pipe(duplex=True)
-            p = ctx.Process(
+            p = ctx.Process(  # type: ignore[attr-defined]
                 target=_process_main,
                 args=(worker_end, wid, worker_main),
                 name=f"libens-worker-{wid}",
