@@ -124,7 +124,7 @@ class Manager:
         except BaseException:
             self._abort()
             raise
-        H = self.hist.H.copy()
+        H = self.hist.H  # a view: no second copy of a large history
         self.outputs.save_final(H, self.persis_info, aborted=False)
         self.outputs.close()
         return H, self.persis_info, self.exit_flag
