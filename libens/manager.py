@@ -137,6 +137,7 @@ class Manager:
         options = {
             "sim_workers": sum(1 for w in self.workers.slot if w != 0),
             "nworkers": len(self.W),
+            "call_times": self.outputs.log_files,
         }
         for wid in self.pool.worker_ids:
             self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen, options))
@@ -178,8 +179,8 @@ class Manager:
         if msg.persis_info is not None:
             self.persis_info[wid] = self._held_persis_info[wid] = msg.persis_info
         now = time.time()
-        ids = msg.sim_ids
-        self._running.pop(wid, None)
+        running = self._running.pop(wid, None)
+        ids = msg.sim_ids if msg.sim_ids is not None else running
         if msg.tag == EVAL_SIM_TAG and ids is not None and len(ids):
             self.hist.mark_ended(ids, msg.rows, now)
             self._after_sims_ended(ids)

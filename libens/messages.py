@@ -103,7 +103,10 @@ class Work:
 @_compact_pickle
 @dataclass(slots=True)
 class Result:
-    """Worker -> manager: a calculation finished (a persistent one finishes once, at its end)."""
+    """Worker -> manager: a calculation finished (a persistent one finishes once, at its end).
+
+    ``sim_ids=None`` means "all the rows of the Work" (the manager remembers them).
+    """
 
     tag: int
     status: int

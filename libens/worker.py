@@ -121,13 +121,7 @@ class Worker:
             else:
                 status = WORKER_DONE
         return Result(
-            work.tag,
-            int(status),
-            H_o,
-            work.sim_ids,
-            _changed(persis_info, held),
-            started,
-            time.time(),
+            work.tag, int(status), H_o, None, _changed(persis_info, held), started, time.time()
         )
 
     def _run_per_row(
@@ -171,11 +165,11 @@ class Worker:
             work.tag,
             int(status),
             np.concatenate(outs),
-            work.sim_ids,
+            None,
             _changed(persis_info, held),
             started,
             time.time(),
-            times,
+            times if self.options.get("call_times") else None,
         )
 
     def _failed(self, tag: int, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:
