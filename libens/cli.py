@@ -1,0 +1,49 @@
+"""The ``libens`` command: run a script, join a run as a TCP worker, inspect or clean a run."""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+
+from libens import report
+
+
+def _run(args: argparse.Namespace) -> int:
+    sys.argv = [args.script, *args.script_args]
+    runpy.run_path(args.script, run_name="__main__")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    H = report.load_history(args.path)
+    print(report.summarize(H, args.objective).text())
+    if args.plot:
+        Path(args.plot).write_text(report.trajectory_svg(H, args.objective))
+        print(f"best-so-far plot written to {args.plot}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``libens`` console script."""
+    p = argparse.ArgumentParser(prog="libens", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run an ensemble script (arguments go to the script)")
+    run.add_argument("script")
+    run.add_argument("script_args", nargs=argparse.REMAINDER)
+    run.set_defaults(func=_run)
+
+    rep = sub.add_parser("report", help="summarize a history (.npy file or run directory)")
+    rep.add_argument("path")
+    rep.add_argument("--objective", default="f", help="field to minimize (default: f)")
+    rep.add_argument("--plot", metavar="FILE.svg", help="also write a best-so-far plot")
+    rep.set_defaults(func=_report)
+
+    args = p.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
