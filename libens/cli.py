@@ -27,6 +27,11 @@ def _report(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``libens`` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["worker"]:
+        from libens.comms.tcp import worker_cli
+
+        return worker_cli(argv[1:])
     p = argparse.ArgumentParser(prog="libens", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -40,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--objective", default="f", help="field to minimize (default: f)")
     rep.add_argument("--plot", metavar="FILE.svg", help="also write a best-so-far plot")
     rep.set_defaults(func=_report)
+
+    sub.add_parser(
+        "worker",
+        help="join a running ensemble over tcp: --connect HOST:PORT [--authkey-file FILE] "
+        "(or set LIBENS_AUTHKEY)",
+    )
 
     args = p.parse_args(argv)
     return int(args.func(args))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from libens.alloc.workers import WorkerTable
-from libens.comms.base import PeerLost, WorkerPool
+from libens.comms.base import PeerJoined, PeerLost, WorkerPool
 from libens.errors import ChannelClosed, GeneratorError, LibensError, RemoteTraceback, WorkerError
 from libens.history import RESERVED_NAMES, History, subarray
 from libens.messages import (
@@ -81,7 +81,6 @@ class Manager:
         self.workers = WorkerTable(
             pool.worker_ids, gen_workers or (), specs.libE.zero_resource_workers
         )
-        self.W = self.workers.W
         self._alloc_libE_info: dict[str, Any] = {
             "exit_criteria": specs.exit,
             "manager_kill_canceled_sims": specs.libE.kill_canceled_sims,
@@ -104,6 +103,11 @@ class Manager:
             "sim": specs.libE.save_every_k_sims,
             "gen": specs.libE.save_every_k_gens,
         }
+
+    @property
+    def W(self) -> np.ndarray:
+        """libEnsemble's worker array (replaced when a worker joins)."""
+        return self.workers.W
 
     # --- main loop -------------------------------------------------------------------
 
@@ -133,14 +137,17 @@ class Manager:
         return time.time() - self.start_time
 
     def _send_setup(self) -> None:
+        for wid in self.pool.worker_ids:
+            self._setup_worker(wid)
+
+    def _setup_worker(self, wid: int) -> None:
         s = self.specs
         options = {
             "sim_workers": sum(1 for w in self.workers.slot if w != 0),
             "nworkers": len(self.W),
             "call_times": self.outputs.log_files,
         }
-        for wid in self.pool.worker_ids:
-            self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen, options))
+        self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen, options))
 
     def _wait_timeout(self) -> float | None:
         wallclock = self.specs.exit.wallclock_max
@@ -163,6 +170,10 @@ class Manager:
             self._on_failure(wid, msg)
         elif isinstance(msg, PeerLost):
             self._on_lost(wid, msg)
+        elif isinstance(msg, PeerJoined):
+            logger.info("worker %d joined from %s", wid, msg.address)
+            self.workers.add(wid)
+            self._setup_worker(wid)
         else:
             raise WorkerError(f"worker {wid} sent an unexpected {type(msg).__name__}")
 

@@ -67,6 +67,21 @@ class WorkerTable:
         self.W["persis_state"][i] = tag
         self.W["active_recv"][i] = self.recv[wid]
 
+    def add(self, wid: int, gen_ok: bool = False) -> None:
+        """A worker that joined a running pool; it may run generators only if ``gen_ok``
+        (or if no ``gen_workers`` restriction exists)."""
+        row = np.zeros(1, dtype=self.W.dtype)
+        row["worker_id"] = wid
+        row["gen_worker"] = gen_ok or self.gen_ok is None
+        self.W = np.concatenate([self.W, row])
+        self.slot[wid] = len(self.W) - 1
+        self.active[wid] = 0
+        self.persis[wid] = 0
+        self.recv[wid] = False
+        self.idle[wid] = None
+        if gen_ok and self.gen_ok is not None:
+            self.gen_ok.add(wid)
+
     def remove(self, wid: int) -> None:
         """A lost worker: never offered work again (its W row stays, marked busy)."""
         self.set_active(wid, -1)

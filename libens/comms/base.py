@@ -27,6 +27,13 @@ class PeerLost:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class PeerJoined:
+    """Event from ``WorkerPool.recv_any``: a new worker joined a running pool (tcp)."""
+
+    address: str
+
+
 class Channel(ABC):
     """A duplex link to one peer (a worker's link to the manager, or the reverse)."""
 

@@ -10,9 +10,9 @@ import multiprocessing as mp
 import selectors
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
-from libens.comms.base import Comms, PeerLost, WorkerMain, WorkerPool
+from libens.comms.base import Comms, PeerJoined, PeerLost, WorkerMain, WorkerPool
 from libens.comms.inproc import InprocLink
 from libens.comms.pipes import ConnectionChannel
 from libens.errors import ChannelClosed
@@ -25,12 +25,23 @@ def _process_main(conn: Connection, worker_id: int, worker_main: WorkerMain) -> 
         conn.close()
 
 
+class JoinSource(Protocol):
+    """Something waitable that yields new, already authenticated worker connections."""
+
+    def fileno(self) -> int: ...
+
+    def drain(self) -> list[tuple[Connection, str]]: ...
+
+    def close(self) -> None: ...
+
+
 class ConnectionPool(WorkerPool):
     """Workers behind ``Connection`` objects, waited on with one long-lived selector (epoll on
     Linux), so a wait costs O(ready workers), not O(all workers).
 
     ``sentinels`` maps a worker to a waitable that becomes ready when it dies (a process
-    sentinel); threads in this process have none (their pipe closes when they end).
+    sentinel); threads in this process (``inproc``) need none. A ``joins`` source lets new
+    workers join while the pool runs (reported as PeerJoined).
     """
 
     def __init__(
@@ -39,19 +50,29 @@ class ConnectionPool(WorkerPool):
         sentinels: dict[int, Any],
         processes: list[Any],
         inproc: dict[int, InprocLink],
+        joins: JoinSource | None = None,
     ) -> None:
-        self._conns = conns
-        self._sentinels = dict(sentinels)
+        self._conns: dict[int, Connection] = {}
+        self._sentinels: dict[int, Any] = {}
         self._processes = processes
         self._inproc = inproc
+        self._joins = joins
         self._lost: set[int] = set()
         self._selector = selectors.DefaultSelector()
         for wid, conn in conns.items():
-            self._selector.register(conn, selectors.EVENT_READ, (wid, False))
-        for wid, sentinel in sentinels.items():
-            self._selector.register(sentinel, selectors.EVENT_READ, (wid, True))
+            self.add(wid, conn, sentinels.get(wid))
         for wid, link in inproc.items():
             self._selector.register(link, selectors.EVENT_READ, (wid, None))
+        if joins is not None:
+            self._selector.register(joins, selectors.EVENT_READ, (None, None))
+
+    def add(self, wid: int, conn: Connection, sentinel: Any = None) -> None:
+        """Start waiting on a new worker's connection (and its death sentinel, if any)."""
+        self._conns[wid] = conn
+        self._selector.register(conn, selectors.EVENT_READ, (wid, False))
+        if sentinel is not None:
+            self._sentinels[wid] = sentinel
+            self._selector.register(sentinel, selectors.EVENT_READ, (wid, True))
 
     @property
     def worker_ids(self) -> list[int]:
@@ -73,6 +94,9 @@ class ConnectionPool(WorkerPool):
         out: list[tuple[int, Any]] = []
         for key, _ in self._selector.select(timeout):
             wid, is_sentinel = key.data
+            if wid is None:
+                out.extend(self._accept_joins())
+                continue
             if wid in self._lost:
                 continue
             if is_sentinel is None:
@@ -95,6 +119,19 @@ class ConnectionPool(WorkerPool):
             except (EOFError, OSError):
                 self._lose(wid)
                 out.append((wid, PeerLost(self._exit_reason(wid))))
+        return out
+
+    def _accept_joins(self) -> list[tuple[int, Any]]:
+        assert self._joins is not None
+        out: list[tuple[int, Any]] = []
+        for conn, address in self._joins.drain():
+            wid = max([0, *self._conns, *self._inproc, *self._lost]) + 1
+            try:
+                conn.send(wid)
+            except OSError:
+                continue
+            self.add(wid, conn)
+            out.append((wid, PeerJoined(address)))
         return out
 
     def _lose(self, wid: int) -> None:
@@ -125,6 +162,8 @@ class ConnectionPool(WorkerPool):
                 p.join()
         for link in self._inproc.values():
             link.close(timeout)
+        if self._joins is not None:
+            self._joins.close()
         self._selector.close()
         for c in self._conns.values():
             c.close()
