@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+import libens.vocs as vocs_fields
 from libens.errors import SpecError
 
 FieldSpec = tuple  # ("name", dtype) or ("name", dtype, shape), as in numpy dtype lists
@@ -112,8 +113,6 @@ class SimSpecs(_Spec):
                 "set sim_f (a libEnsemble-style function) or simulator (fn(dict) -> dict)"
             )
         if self.vocs is not None:
-            from libens import vocs as vocs_fields
-
             if not self.inputs:
                 self.inputs = vocs_fields.sim_input_names(self.vocs)
             if not self.outputs:
@@ -153,8 +152,6 @@ class GenSpecs(_Spec):
             if self.vocs is None:
                 raise ValueError("a gest-api generator needs vocs=VOCS(...) to know its fields")
         if self.vocs is not None:
-            from libens import vocs as vocs_fields
-
             vocs_fields.check_vocs(self.vocs)
             returns_id = bool(getattr(self.generator, "returns_id", False))
             if not self.outputs:

@@ -64,7 +64,8 @@ def check_large_array_bit_exact(pool: WorkerPool) -> None:
     a["i"] = [3, 4]
     wid = pool.worker_ids[-1]
     pool.send(wid, a)
-    ((w, (_, back)),) = _collect(pool, 1)
+    ((w, reply),) = _collect(pool, 1)
+    back: np.ndarray = reply[1]  # type: ignore[index]
     assert w == wid and back.tobytes() == a.tobytes() and back.dtype == a.dtype
 
 
