@@ -31,8 +31,9 @@ def test_failing_sims_are_marked_and_the_run_goes_on(comms):
     assert np.allclose(good["f"], np.sum(good["x"] ** 2, axis=1))
 
 
+@pytest.mark.parametrize("backend", ["local", "tcp"])
 @pytest.mark.parametrize("policy", ["requeue", "fail"])
-def test_lost_worker_points_requeued_or_failed(policy, tmp_path):
+def test_lost_worker_points_requeued_or_failed(policy, backend, tmp_path):
     sim = SimSpecs(
         sim_f=uf.die_once_sim,
         inputs=["x"],

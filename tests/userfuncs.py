@@ -172,3 +172,19 @@ def thread_name_sim(H, persis_info, sim_specs, libE_info):
     out, persis_info = sphere(H, persis_info, sim_specs, libE_info)
     persis_info.setdefault("threads", []).append(threading.current_thread().name)
     return out, persis_info
+
+
+def slow_sphere(H, persis_info, sim_specs, libE_info):
+    time.sleep(sim_specs["user"].get("delay", 0.05))
+    return sphere(H, persis_info, sim_specs, libE_info)
+
+
+def sigkill_once_sim(H, persis_info, sim_specs, libE_info):
+    """The first call anywhere SIGKILLs its own worker process; the others evaluate."""
+    import signal
+
+    marker = sim_specs["user"]["marker"]
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return sphere(H, persis_info, sim_specs, libE_info)
