@@ -1,0 +1,152 @@
+"""MPI comms (mpi4py): rank 0 of the communicator is the manager, ranks 1..n-1 are workers.
+
+Waiting does not spin: the manager probes all ranks with ``Iprobe`` and, when nothing is
+there, sleeps with an exponential backoff from 10 us to 1 ms (an in-process generator's
+link is watched with ``select`` during that sleep, so it never waits for the backoff).
+
+When a worker rank fails:
+- a user function raises: the worker reports it (with its traceback) and stays alive; the
+  manager ends the run, saves the history and stops every rank;
+- the worker loop itself raises: the rank sends a ``PeerLost`` notice before exiting;
+- the rank dies outright (signal, ``os._exit``): MPI cannot tell the manager, but the launcher
+  (mpiexec) ends the whole job at once, so the run never hangs; what was saved (periodic
+  saves, the run directory's journal) survives.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from libens.comms.base import Channel, Comms, PeerLost, WorkerMain, WorkerPool
+from libens.comms.inproc import InprocLink
+from libens.errors import ChannelTimeout, CommError
+
+MIN_BACKOFF = 1e-5
+MAX_BACKOFF = 1e-3
+
+
+def _mpi() -> Any:
+    from mpi4py import MPI
+
+    return MPI
+
+
+class MPIChannel(Channel):
+    """A worker rank's link to the manager rank (or the reverse)."""
+
+    def __init__(self, comm: Any, peer: int) -> None:
+        self.comm = comm
+        self.peer = peer
+
+    def send(self, msg: Any) -> None:
+        self.comm.send(msg, dest=self.peer, tag=0)
+
+    def recv(self, timeout: float | None = None) -> Any:
+        if timeout is not None and not self.poll(timeout):
+            raise ChannelTimeout(f"no message within {timeout} s")
+        return self.comm.recv(source=self.peer, tag=0)
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        deadline = time.monotonic() + timeout
+        delay = MIN_BACKOFF
+        while not self.comm.Iprobe(source=self.peer, tag=0):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(delay, left))
+            delay = min(2 * delay, MAX_BACKOFF)
+        return True
+
+
+class MPIPool(WorkerPool):
+    """The manager rank's view of worker ranks 1..size-1 (plus in-process workers)."""
+
+    def __init__(self, comm: Any, inproc: dict[int, InprocLink]) -> None:
+        self.comm = comm
+        self._ranks = list(range(1, comm.Get_size()))
+        self._inproc = inproc
+        self._status = _mpi().Status()
+        self._any = _mpi().ANY_SOURCE
+
+    @property
+    def worker_ids(self) -> list[int]:
+        return sorted([*self._ranks, *self._inproc])
+
+    def send(self, worker_id: int, msg: Any) -> None:
+        link = self._inproc.get(worker_id)
+        if link is not None:
+            link.send(msg)
+        else:
+            self.comm.send(msg, dest=worker_id, tag=0)
+
+    def _ready(self) -> list[tuple[int, Any]]:
+        out = []
+        st = self._status
+        while self.comm.Iprobe(source=self._any, tag=0, status=st):
+            src = st.Get_source()
+            out.append((src, self.comm.recv(source=src, tag=0)))
+        return out
+
+    def recv_any(self, timeout: float | None = None) -> list[tuple[int, Any]]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = MIN_BACKOFF
+        links = list(self._inproc.values())
+        while True:
+            out = self._ready()
+            if links:
+                ready, _, _ = select.select(links, [], [], 0)
+                for link in ready:
+                    out.extend((link.worker_id, m) for m in link.drain())
+            if out:
+                return out
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return []
+            nap = delay if left is None else min(delay, left)
+            if links:
+                select.select(links, [], [], nap)
+            else:
+                time.sleep(nap)
+            delay = min(2 * delay, MAX_BACKOFF)
+
+    def close(self, timeout: float = 5.0) -> None:
+        for link in self._inproc.values():
+            link.close(timeout)
+
+
+class MPIComms(Comms):
+    """MPI backend; ``mpi_comm`` may be a sub-communicator (default COMM_WORLD)."""
+
+    def __init__(self, mpi_comm: Any = None, **_: Any) -> None:
+        MPI = _mpi()
+        self.comm = mpi_comm if mpi_comm is not None else MPI.COMM_WORLD
+        self.rank = self.comm.Get_rank()
+        self.is_manager = self.rank == 0
+
+    @property
+    def default_nworkers(self) -> int | None:
+        return self.comm.Get_size() - 1
+
+    def open_pool(
+        self, nworkers: int, worker_main: WorkerMain, inproc_ids: Iterable[int] = ()
+    ) -> WorkerPool:
+        size = self.comm.Get_size()
+        if nworkers != size - 1:
+            raise CommError(
+                f"MPI comms run one worker per rank: nworkers={nworkers} but the "
+                f"communicator has {size} ranks ({size - 1} workers); leave "
+                "LibeSpecs.nworkers unset or launch with mpiexec -n NWORKERS+1"
+            )
+        inproc = {wid: InprocLink(wid, worker_main) for wid in inproc_ids}
+        return MPIPool(self.comm, inproc)
+
+    def run_worker(self, worker_main: WorkerMain) -> None:
+        channel = MPIChannel(self.comm, 0)
+        try:
+            worker_main(channel, self.rank)
+        except BaseException as e:
+            channel.send(PeerLost(f"rank {self.rank} failed: {type(e).__name__}: {e}"))
+            raise
