@@ -1,7 +1,11 @@
-"""Demo: a persistent sampler proposes points, local worker processes evaluate the six-hump
-camel function, results flow back asynchronously. Prints the best point found.
+"""Demo: a persistent sampler proposes points, workers evaluate the six-hump camel function,
+results flow back asynchronously. Prints the best point found. The same script runs on
+every comms:
 
-    python examples/demo.py [--comms local|threads|tcp] [-n NWORKERS]
+    python examples/demo.py                      # local processes, 4 workers
+    python examples/demo.py --comms threads -n 4
+    python examples/demo.py --comms tcp -n 4     # workers dial in over 127.0.0.1
+    mpiexec -n 5 python examples/demo.py         # rank 0 manages, ranks 1-4 evaluate
 """
 
 from __future__ import annotations
@@ -18,11 +22,7 @@ from libens.tools import parse_args
 
 
 def main(argv: list[str]) -> None:
-    if "--comms" not in argv:
-        argv = ["--comms", "local", *argv]
-    if "-n" not in argv and "--nworkers" not in argv and "mpi" not in argv:
-        argv = [*argv, "-n", "4"]
-    nworkers, is_manager, libE_specs, _ = parse_args(argv)
+    nworkers, is_manager, libE_specs, _ = parse_args(argv, default_nworkers=4)
     ensemble = Ensemble(
         sim_specs=SimSpecs(sim_f=six_hump_camel, inputs=["x"], outputs=[("f", float)]),
         gen_specs=GenSpecs(

@@ -29,11 +29,15 @@ def add_unique_random_streams(
     return persis_info
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[int, bool, dict[str, Any], dict[str, Any]]:
+def parse_args(
+    argv: list[str] | None = None, default_nworkers: int | None = None
+) -> tuple[int, bool, dict[str, Any], dict[str, Any]]:
     """Read ``--comms`` and ``-n/--nworkers`` (and tcp/mpi options) from the command line.
 
     Returns ``(nworkers, is_manager, libE_specs, misc_args)`` like libEnsemble; ``libE_specs``
-    is a dict for ``LibeSpecs``. Under an MPI launcher the comms default to ``mpi``.
+    is a dict for ``LibeSpecs``. Under an MPI launcher the comms default to ``mpi`` (one worker
+    per rank after the first), else to ``local``; ``default_nworkers`` applies when no
+    ``-n`` is given.
     """
     p = argparse.ArgumentParser(add_help=True)
     p.add_argument("--comms", choices=["local", "threads", "mpi", "tcp"], default=None)
@@ -62,8 +66,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[int, bool, dict[str, Any]
         is_manager = backend.is_manager
         nworkers = backend.default_nworkers or 0
     else:
-        if args.nworkers is None:
+        if args.nworkers is None and default_nworkers is None:
             p.error(f"--comms {comms} needs -n/--nworkers")
+        nworkers = args.nworkers or default_nworkers or 0
         specs["nworkers"] = nworkers
     if comms == "tcp":
         specs["ip"] = args.ip

@@ -18,9 +18,14 @@ MPIEXEC = Path(sys.executable).parent / "mpiexec"
 
 def mpirun(n: int, script: str, *args: str, cwd: Path, timeout: float = 90):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), *sys.path]))
-    return subprocess.run([str(MPIEXEC), "-n", str(n), sys.executable, str(SCRIPTS / script),
-                           *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [str(MPIEXEC), "-n", str(n), sys.executable, str(SCRIPTS / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def result(out: subprocess.CompletedProcess) -> dict:
@@ -68,3 +73,16 @@ def test_raising_sim_ends_the_job_with_error_and_saved_history(tmp_path):
 def test_rank_that_dies_ends_the_job_without_hanging(tmp_path):
     out = mpirun(3, "ensemble.py", "die", cwd=tmp_path, timeout=60)
     assert out.returncode != 0
+
+
+def test_demo_example_under_mpiexec(tmp_path):
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo.py"
+    out = subprocess.run(
+        [str(MPIEXEC), "-n", "3", sys.executable, str(demo)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "2000 evaluations on 2 workers (mpi), exit flag 0" in out.stdout

@@ -22,21 +22,28 @@ if mode == "subcomm":
     specs["mpi_comm"] = world.Split(world.Get_rank() % 2, world.Get_rank())
     specs["H_file_prefix"] = f"mpi_subcomm_{world.Get_rank() % 2}"
 if mode == "gen_on_manager":
-    gen = GenSpecs(gen_f=uf.recording_gen, persis_in=["x", "f"], outputs=[("x", float, 2)],
-                   user={"b": 4})
+    gen = GenSpecs(
+        gen_f=uf.recording_gen, persis_in=["x", "f"], outputs=[("x", float, 2)], user={"b": 4}
+    )
     alloc = AllocSpecs(alloc_f=only_persistent_gens)
     specs["gen_on_manager"] = True
 else:
     gen = GenSpecs(gen_f=uf.batch_gen, outputs=[("x", float, 2)], user={"gen_batch_size": 8})
     alloc = None
-H, persis_info, flag = libE(sim, gen, ExitCriteria(sim_max=40), alloc_specs=alloc,
-                            libE_specs=LibeSpecs(**specs))
+H, persis_info, flag = libE(
+    sim, gen, ExitCriteria(sim_max=40), alloc_specs=alloc, libE_specs=LibeSpecs(**specs)
+)
 if H is not None:
     done = H[H["sim_ended"]]
-    print(json.dumps({
-        "flag": flag,
-        "ended": int(len(done)),
-        "correct": bool(np.allclose(done["f"], np.sum(done["x"] ** 2, axis=1))),
-        "sim_workers": sorted(set(done["sim_worker"].tolist())),
-        "gen_workers": sorted(set(H["gen_worker"].tolist())),
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "flag": flag,
+                "ended": int(len(done)),
+                "correct": bool(np.allclose(done["f"], np.sum(done["x"] ** 2, axis=1))),
+                "sim_workers": sorted(set(done["sim_worker"].tolist())),
+                "gen_workers": sorted(set(H["gen_worker"].tolist())),
+            }
+        ),
+        flush=True,
+    )

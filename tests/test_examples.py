@@ -1,0 +1,39 @@
+"""The examples run as a user would run them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run(script: str, *args: str, cwd: Path) -> str:
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.parametrize("comms", ["local", "threads", "tcp"])
+def test_demo_on_each_comms(comms, tmp_path):
+    out = run("demo.py", "--comms", comms, "-n", "2", cwd=tmp_path)
+    assert f"2000 evaluations on 2 workers ({comms}), exit flag 0" in out
+    assert (tmp_path / "demo_output" / "libE_history.npy").exists()
+
+
+def test_batch_sampler_and_h0_examples(tmp_path):
+    assert "500 points; best f" in run(
+        "batch_sampler.py", "--comms", "threads", "-n", "2", cwd=tmp_path
+    )
+    assert "evaluated 121 of 121 grid points" in run(
+        "h0_evaluation.py", "--comms", "local", "-n", "2", cwd=tmp_path
+    )
