@@ -37,3 +37,9 @@ def test_batch_sampler_and_h0_examples(tmp_path):
     assert "evaluated 121 of 121 grid points" in run(
         "h0_evaluation.py", "--comms", "local", "-n", "2", cwd=tmp_path
     )
+
+
+def test_gest_api_example_finds_the_minimum(tmp_path):
+    out = run("gest_api_optimize.py", cwd=tmp_path)
+    best = float(out.split("best f = ")[1].split()[0])
+    assert best < -1.0316

@@ -281,3 +281,23 @@ def test_generator_on_a_worker_process():
     assert flag == 0 and set(H["gen_worker"]) == {1}
     assert set(H["sim_worker"][H["sim_ended"]]) <= {2, 3}
     assert gen.calls == []  # the worker ran a pickled copy
+
+
+@pytest.mark.parametrize("comms", ["local", "tcp"])
+def test_builtin_optimizers_in_an_ensemble(comms):
+    from libens.gens import AsyncCMAES, NelderMead
+
+    vocs = VOCS(
+        variables={"x": [-2.0, 2.0], "y": [-1.0, 1.0]},
+        objectives={"f": "MINIMIZE"},
+        constants={"c": 3.0},
+    )
+    for gen in (AsyncCMAES(vocs, seed=0), NelderMead(vocs, x0=[1.5, 0.5])):
+        H, _, flag = Ensemble(
+            sim_specs=SimSpecs(simulator=sphere, vocs=vocs),
+            gen_specs=GenSpecs(generator=gen, vocs=vocs, async_return=True),
+            exit_criteria=ExitCriteria(sim_max=150),
+            libE_specs=LibeSpecs(comms=comms, nworkers=3, disable_log_files=True),
+        ).run()
+        done = H[H["sim_ended"]]
+        assert flag == 0 and len(done) >= 150 and done["f"].min() < 1e-3

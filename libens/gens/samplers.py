@@ -1,0 +1,60 @@
+"""Sampling generators (gest-api): uniform random and Latin hypercube."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from libens.gens.base import BuiltinGenerator
+
+
+class UniformSample(BuiltinGenerator):
+    """Independent uniform points over the VOCS (discrete variables: uniform over values).
+    Ignores results; objectives and constraints may be anything."""
+
+    supports_discrete = True
+    supports_constraints = True
+
+    def __init__(self, vocs: Any, seed: int | None = None) -> None:
+        super().__init__(vocs, seed)
+        self._choices = {
+            n: sorted(v.values, key=str)
+            for n, v in vocs.variables.items()
+            if not hasattr(v, "domain")
+        }
+
+    def suggest(self, num_points: int | None) -> list[dict]:
+        out = []
+        for _ in range(num_points or 1):
+            p: dict[str, Any] = {}
+            for name, var in self.vocs.variables.items():
+                if name in self._choices:
+                    vals = self._choices[name]
+                    v = vals[int(self.rng.integers(len(vals)))]
+                    p[name] = v.item() if isinstance(v, np.generic) else v
+                else:
+                    p[name] = float(self.rng.uniform(*var.domain))
+            p.update(self.constants)
+            out.append(p)
+        return out
+
+    def ingest(self, results: list[dict]) -> None:
+        """A sampler learns nothing from results."""
+
+
+class LatinHypercube(BuiltinGenerator):
+    """Each ``suggest(n)`` returns a Latin hypercube of n points: every variable's range is
+    cut into n strata and each stratum holds exactly one point. Continuous variables only."""
+
+    supports_constraints = True
+
+    def suggest(self, num_points: int | None) -> list[dict]:
+        n = num_points or 1
+        d = len(self.names)
+        strata = np.array([self.rng.permutation(n) for _ in range(d)]).T
+        unit = (strata + self.rng.uniform(size=(n, d))) / n
+        return [self.point(x) for x in self.lb + unit * (self.ub - self.lb)]
+
+    def ingest(self, results: list[dict]) -> None:
+        """A sampler learns nothing from results."""
