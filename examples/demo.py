@@ -34,7 +34,7 @@ def main(argv: list[str]) -> None:
         ),
         alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
         exit_criteria=ExitCriteria(sim_max=2000),
-        libE_specs=LibeSpecs(**libE_specs, run_dir="demo_output"),
+        libE_specs=LibeSpecs(**libE_specs, run_dir="demo_output", overwrite=True),
     )
     H, _, flag = ensemble.run()
     if not is_manager:
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> None:
         f"best f = {best['f']:.5f} at x = {best['x'].round(4).tolist()} "
         f"(global minimum -1.03163 at (0.0898, -0.7126) and (-0.0898, 0.7126))"
     )
-    print("history, stats and log written to demo_output/")
+    print("journal, history.npy, summaries, stats and log written to demo_output/")
 
 
 if __name__ == "__main__":

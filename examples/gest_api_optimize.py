@@ -15,7 +15,7 @@ if __name__ == "__main__":
         sim_specs=SimSpecs(simulator=camel, vocs=vocs),
         gen_specs=GenSpecs(generator=AsyncCMAES(vocs, seed=1), vocs=vocs, async_return=True),
         exit_criteria=ExitCriteria(sim_max=400),
-        libE_specs=LibeSpecs(comms="local", nworkers=4, run_dir="gest_output"),
+        libE_specs=LibeSpecs(comms="local", nworkers=4, run_dir="gest_output", overwrite=True),
     ).run()
     best = H[H["sim_ended"]][H["f"][H["sim_ended"]].argmin()]
     print(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from typing import Any
 
@@ -14,10 +16,13 @@ from libens.history import History, build_dtype
 from libens.manager import Manager, RunSpecs
 from libens.outputs import OutputFiles
 from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
+from libens.store import RunStore
 from libens.tools import add_unique_random_streams
+from libens.userfuncs import func_name
 from libens.worker import run_worker
 
 Results = tuple[np.ndarray | None, dict, int]
+logger = logging.getLogger("libens")
 
 
 class Ensemble:
@@ -55,8 +60,17 @@ class Ensemble:
             return None, self.persis_info or {}, 0
         nworkers = _nworkers(libE, backend.default_nworkers)
         gen_on_manager = _gen_on_manager(libE, self.gen_specs)
-        hist = History(self._dtype(), self.H0)
-        self._check_fields(hist.dtype)
+        dtype = self._dtype()
+        store, H0 = self._open_store(libE)
+        try:
+            hist = History(dtype, H0)
+            self._check_fields(hist.dtype)
+            if store is not None and H0 is self.H0 and hist.n:
+                store.generated(hist.H, np.arange(hist.n))  # the user's H0, journaled once
+        except BaseException:
+            if store is not None:
+                store.close()
+            raise
         persis_info = self.persis_info
         if persis_info is None:
             persis_info = add_unique_random_streams({}, nworkers + 1)
@@ -71,17 +85,63 @@ class Ensemble:
         outputs = OutputFiles(
             libE.output_dir,
             libE.H_file_prefix,
-            save_on_completion=libE.save_H_on_completion,
-            save_on_abort=libE.save_H_and_persis_on_abort,
+            save_on_completion=libE.save_H_on_completion and store is None,
+            save_on_abort=libE.save_H_and_persis_on_abort and store is None,
             log_files=not libE.disable_log_files,
         )
         try:
             pool = backend.open_pool(nworkers, run_worker, [0] if gen_on_manager else [])
         except BaseException:
             outputs.close()
+            if store is not None:
+                store.close()
             raise
         gen_workers = [0] if gen_on_manager else libE.gen_workers
-        return Manager(pool, hist, specs, persis_info, outputs, gen_workers).run()
+        return Manager(pool, hist, specs, persis_info, outputs, gen_workers, store).run()
+
+    def _open_store(self, libE: LibeSpecs) -> tuple[RunStore | None, np.ndarray | None]:
+        """With ``run_dir``: open (or resume) the run directory. Returns the store and the
+        rows to start from: the journaled history when resuming, else the user's H0."""
+        if libE.run_dir is None:
+            return None, self.H0
+        store, previous = RunStore.open(
+            libE.run_dir, self.spec_record(), libE.overwrite, libE.journal_sync
+        )
+        if previous is None:
+            return store, self.H0
+        if self.H0 is not None:
+            logger.warning(
+                "resuming %s: the H0 given is ignored (its rows are in the journal)", libE.run_dir
+            )
+        logger.info(
+            "resuming %s: %d points, %d evaluated",
+            libE.run_dir,
+            len(previous),
+            int(previous["sim_ended"].sum()),
+        )
+        return store, previous
+
+    def spec_record(self) -> dict[str, Any]:
+        """What a resumed run must share with the run it continues (not the budget)."""
+        sim = self.sim_specs
+        record: dict[str, Any] = {
+            "sim": {
+                "function": func_name(sim.sim_f or sim.simulator),
+                "inputs": list(sim.inputs),
+                "outputs": _field_strings(sim.outputs),
+            },
+            "alloc": func_name(self._alloc_f()),
+        }
+        gen = self.gen_specs
+        if gen is not None:
+            record["gen"] = {
+                "function": func_name(gen.gen_f if gen.gen_f is not None else gen.generator),
+                "outputs": _field_strings(gen.outputs),
+                "persis_in": list(gen.persis_in),
+            }
+            if gen.vocs is not None:
+                record["vocs"] = _sorted_lists(json.loads(gen.vocs.model_dump_json()))
+        return record
 
     def _dtype(self) -> np.dtype:
         lists = [self.sim_specs.outputs, self.alloc_specs.outputs]
@@ -122,6 +182,22 @@ class Ensemble:
                             f"GenSpecs.{label} names {f!r}, which is not a field of the "
                             "history; declare it in sim_specs.outputs or fix the name"
                         )
+
+
+def _field_strings(fields: list[tuple]) -> list[str]:
+    return [str(np.dtype([tuple(f)]).descr[0]) for f in fields]
+
+
+def _sorted_lists(value: Any) -> Any:
+    """Sets serialize in arbitrary order: sort lists of scalars so records compare equal."""
+    if isinstance(value, dict):
+        return {k: _sorted_lists(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_sorted_lists(v) for v in value]
+        if all(isinstance(v, int | float | str) for v in items):
+            return sorted(items, key=lambda v: (str(type(v)), v))
+        return items
+    return value
 
 
 def _comms_options(libE: LibeSpecs) -> dict[str, Any]:

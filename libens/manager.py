@@ -38,6 +38,7 @@ from libens.messages import (
 )
 from libens.outputs import OutputFiles
 from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
+from libens.store import RunStore
 
 logger = logging.getLogger("libens.manager")
 
@@ -72,8 +73,10 @@ class Manager:
         persis_info: dict,
         outputs: OutputFiles,
         gen_workers: list[int] | None = None,
+        store: RunStore | None = None,
     ) -> None:
         self.pool = pool
+        self.store = store
         self.hist = hist
         self.specs = specs
         self.persis_info = persis_info
@@ -96,6 +99,13 @@ class Manager:
         self._held_persis_info: dict[int, Any] = {}
         self.start_time = time.time()
         self.sim_ended_offset = int(np.count_nonzero(hist.H["sim_ended"]))
+        ex = specs.exit
+        self.sim_max = (
+            ex.sim_max
+            if ex.total_sim_max is None
+            else max(0, ex.total_sim_max - self.sim_ended_offset)
+        )
+        self.cost_spent = 0.0
         self.stop_val_hit = False
         self.exit_flag = EXIT_OK
         self._wallclock = False
@@ -131,7 +141,17 @@ class Manager:
         H = self.hist.H  # a view: no second copy of a large history
         self.outputs.save_final(H, self.persis_info, aborted=False)
         self.outputs.close()
+        if self.store is not None:
+            self.store.checkpoint(H, self.persis_info)
+            self.store.write_summaries(H, self._objective())
+            self.store.close()
         return H, self.persis_info, self.exit_flag
+
+    def _objective(self) -> str | None:
+        vocs = self.specs.gen.vocs if self.specs.gen is not None else None
+        if vocs is not None and vocs.objectives:
+            return next(iter(vocs.objectives))
+        return "f" if "f" in self.hist.dtype.names else None
 
     def elapsed(self) -> float:
         return time.time() - self.start_time
@@ -146,6 +166,9 @@ class Manager:
             "sim_workers": sum(1 for w in self.workers.slot if w != 0),
             "nworkers": len(self.W),
             "call_times": self.outputs.log_files,
+            "generator_checkpoint": (
+                str(self.store.generator_path) if self.store is not None else None
+            ),
         }
         self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen, options))
 
@@ -173,6 +196,12 @@ class Manager:
         elif isinstance(msg, PeerJoined):
             logger.info("worker %d joined from %s", wid, msg.address)
             self.workers.add(wid)
+            peers = [v for k, v in self.persis_info.items() if isinstance(k, int)]
+            if wid not in self.persis_info and any("rand_stream" in p for p in peers):
+                self.persis_info[wid] = {
+                    "rand_stream": np.random.default_rng(wid),
+                    "worker_num": wid,
+                }
             self._setup_worker(wid)
         else:
             raise WorkerError(f"worker {wid} sent an unexpected {type(msg).__name__}")
@@ -194,6 +223,9 @@ class Manager:
         ids = msg.sim_ids if msg.sim_ids is not None else running
         if msg.tag == EVAL_SIM_TAG and ids is not None and len(ids):
             self.hist.mark_ended(ids, msg.rows, now)
+            if self.store is not None:
+                fields = list(msg.rows.dtype.names or ()) if msg.rows is not None else []
+                self.store.ended(self.hist.H, ids, fields)
             self._after_sims_ended(ids)
             call = (msg.ended - msg.started) / len(ids)
             old = self._sim_call_time
@@ -208,10 +240,16 @@ class Manager:
         ids = self.hist.append_generated(rows, wid, time.time())
         gen_started = self.W["gen_started_time"][self.workers.slot[wid]]
         self.hist.set_gen_started(ids, gen_started)
+        if self.store is not None:
+            self.store.generated(self.hist.H, ids)
         self._maybe_save("gen", self.hist.n - self.hist.offset)
 
     def _after_sims_ended(self, ids: np.ndarray) -> None:
-        stop_val = self.specs.exit.stop_val
+        ex = self.specs.exit
+        if ex.cost_max is not None and ex.cost_field in self.hist.dtype.names:
+            costs = self.hist.H[ex.cost_field][ids]
+            self.cost_spent += float(np.nansum(costs))
+        stop_val = ex.stop_val
         if stop_val is not None:
             H = self.hist.H
             vals = H[stop_val[0]][ids][~H["sim_failed"][ids]]
@@ -231,6 +269,8 @@ class Manager:
 
     def _on_cancel(self, sim_ids: np.ndarray) -> None:
         running = self.hist.cancel(sim_ids)
+        if self.store is not None:
+            self.store.cancelled(sim_ids)
         if self.specs.libE.kill_canceled_sims and len(running):
             H = self.hist.H
             H["kill_sent"][running] = True
@@ -241,9 +281,8 @@ class Manager:
         if msg.done is not None:
             self._on_result(wid, msg.done)
         if msg.tag == EVAL_SIM_TAG and self.specs.libE.on_sim_error == "continue":
-            now = time.time()
             if msg.sim_ids is not None and len(msg.sim_ids):
-                self.hist.mark_failed(msg.sim_ids, msg.error, now)
+                self._fail(msg.sim_ids, msg.error)
                 logger.warning(
                     "sim_f %s failed on sim_ids %s (worker %d): %s; continuing",
                     msg.function,
@@ -266,6 +305,11 @@ class Manager:
         )
         err = err_cls(f"{kind} function {msg.function} raised on worker {wid}{ids}: {msg.error}")
         raise err from RemoteTraceback(msg.traceback)
+
+    def _fail(self, ids: np.ndarray, error: str) -> None:
+        self.hist.mark_failed(ids, error, time.time())
+        if self.store is not None:
+            self.store.ended(self.hist.H, ids, [], error)
 
     def _on_lost(self, wid: int, msg: PeerLost) -> None:
         """A worker went away: stop the run, or (``on_worker_lost``) re-queue or fail what it
@@ -296,7 +340,7 @@ class Manager:
             if len(again):
                 self.hist.requeue(again)
             if len(failed):
-                self.hist.mark_failed(failed, f"worker {wid} lost: {msg.reason}", time.time())
+                self._fail(failed, f"worker {wid} lost: {msg.reason}")
                 self._after_sims_ended(failed)
             logger.warning(
                 "worker %d lost %s (%s): re-queued %s, failed %s",
@@ -336,11 +380,19 @@ class Manager:
         return max(1, min(share, int(CHUNK_SECONDS / max(call, 1e-7)), MAX_CHUNK))
 
     def _sim_budget(self) -> int | None:
-        sim_max = self.specs.exit.sim_max
+        if self.cost_reached():
+            return 0
+        sim_max = self.sim_max
         return None if sim_max is None else max(0, sim_max - self.hist.sim_started_count)
+
+    def cost_reached(self) -> bool:
+        cost_max = self.specs.exit.cost_max
+        return cost_max is not None and self.cost_spent >= cost_max
 
     def _allocate(self) -> bool:
         """Ask the policy for work and send it; True when the policy asks to end the run."""
+        if self.store is not None:
+            self.store.flush()  # journaled before any result reaches a generator
         H = self.hist.H
         guard = _protected_copy(H) if self.specs.libE.safe_mode else None
         out = self.specs.alloc_f(
@@ -401,9 +453,13 @@ class Manager:
         if tag == EVAL_SIM_TAG:
             self.hist.mark_started(ids, wid, now)
             self._running[wid] = ids
+            if self.store is not None:
+                self.store.started(ids, wid, now)
         else:
             if len(ids):
                 self.hist.mark_informed(ids, now)
+                if self.store is not None:
+                    self.store.informed(ids, now)
             self.W["gen_started_time"][workers.slot[wid]] = now
         workers.set_active(wid, tag)
         if persistent:
@@ -417,7 +473,10 @@ class Manager:
             logger.info("exit: wallclock_max %.3g s reached", ex.wallclock_max)
             self._wallclock = True
             return True
-        if ex.sim_max is not None and hist.sim_ended_count - self.sim_ended_offset >= ex.sim_max:
+        new_ended = hist.sim_ended_count - self.sim_ended_offset
+        if self.sim_max is not None and new_ended >= self.sim_max:
+            return True
+        if self.cost_reached():
             return True
         if ex.gen_max is not None and hist.n - hist.offset >= ex.gen_max:
             return True
@@ -457,6 +516,9 @@ class Manager:
             if len(ids):
                 rows = subarray(self.hist.H, gen.persis_in, ids) if gen.persis_in else None
                 self.hist.mark_informed(ids, time.time())
+                if self.store is not None:
+                    self.store.informed(ids, time.time())
+                    self.store.flush()
         self.pool.send(wid, Stop(Tag.PERSIS_STOP, rows, ids))
 
     def _stop_workers(self, timeout: float, collect: bool = True) -> None:
@@ -482,6 +544,9 @@ class Manager:
         """Save what was computed, then stop workers without waiting for their work."""
         try:
             path = self.outputs.save_final(self.hist.H.copy(), self.persis_info, aborted=True)
+            if self.store is not None:
+                path = self.store.checkpoint(self.hist.H, self.persis_info)
+                self.store.close()
             if path is not None:
                 logger.error("run aborted; history saved to %s", path)
         finally:

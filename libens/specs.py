@@ -105,6 +105,7 @@ class SimSpecs(_Spec):
     user: dict[str, Any] = Field(default_factory=dict)
     threaded: bool = False
     vocs: Any = None
+    timeout: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> SimSpecs:
@@ -182,6 +183,9 @@ class ExitCriteria(_Spec):
     gen_max: int | None = Field(None, ge=0)
     wallclock_max: float | None = Field(None, gt=0)
     stop_val: tuple[str, float] | None = None
+    total_sim_max: int | None = Field(None, ge=0)
+    cost_max: float | None = Field(None, gt=0)
+    cost_field: str = "cost"
 
 
 class LibeSpecs(_Spec):
@@ -199,6 +203,8 @@ class LibeSpecs(_Spec):
     authkey: str | None = None
     workers: list[str] = Field(default_factory=list)
     run_dir: Path | None = None
+    overwrite: bool = False
+    journal_sync: Literal["os", "fsync"] = "os"
     save_every_k_sims: int = Field(0, ge=0)
     save_every_k_gens: int = Field(0, ge=0)
     save_H_on_completion: bool = True

@@ -27,7 +27,8 @@ def run(script: str, *args: str, cwd: Path) -> str:
 def test_demo_on_each_comms(comms, tmp_path):
     out = run("demo.py", "--comms", comms, "-n", "2", cwd=tmp_path)
     assert f"2000 evaluations on 2 workers ({comms}), exit flag 0" in out
-    assert (tmp_path / "demo_output" / "libE_history.npy").exists()
+    assert (tmp_path / "demo_output" / "history.npy").exists()
+    assert (tmp_path / "demo_output" / "summary" / "best.csv").exists()
 
 
 def test_batch_sampler_and_h0_examples(tmp_path):

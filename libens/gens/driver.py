@@ -14,6 +14,10 @@ How libens calls a generator (the standard leaves this open):
 
 from __future__ import annotations
 
+import logging
+import os
+import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,12 +27,49 @@ from libens.gens.persistent import STOP_TAGS, PersistentSupport
 from libens.messages import FINISHED_PERSISTENT_GEN_TAG
 from libens.sims.simulator import to_python
 
+logger = logging.getLogger("libens.gens")
+
+
+def save_generator(path: Path, generator: Any, ingested: set[int]) -> bool:
+    """Pickle a generator with the sim_ids it has ingested (atomically); False when the
+    generator cannot be pickled (a resumed run then rebuilds it and re-ingests)."""
+    try:
+        blob = pickle.dumps((generator, sorted(ingested)))
+    except Exception as e:  # any object may refuse pickling in its own way
+        logger.warning(
+            "generator %s cannot be pickled (%s): a resumed run will rebuild it "
+            "and re-ingest every result",
+            type(generator).__name__,
+            e,
+        )
+        return False
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(blob)
+    os.replace(tmp, path)
+    return True
+
+
+def load_generator(path: Path) -> tuple[Any, set[int]] | None:
+    """The pickled generator and the sim_ids it had ingested, or None."""
+    if not path.exists():
+        return None
+    generator, ingested = pickle.loads(path.read_bytes())
+    return generator, set(ingested)
+
 
 class GestDriver:
-    """Converts between a gest-api generator's dicts and the history's structured rows."""
+    """Converts between a gest-api generator's dicts and the history's structured rows.
 
-    def __init__(self, gen_specs: Any, sim_workers: int) -> None:
-        self.gen = gen_specs.generator
+    With a ``checkpoint`` path the generator is pickled after every ``suggest`` (with the
+    sim_ids it has ingested); a resumed run restores it from there, so it continues exactly
+    where it was, and is only given the results it had not seen.
+    """
+
+    def __init__(self, gen_specs: Any, sim_workers: int, checkpoint: str | None = None) -> None:
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        restored = load_generator(self.checkpoint) if self.checkpoint else None
+        self.gen, self.ingested = restored if restored else (gen_specs.generator, set())
+        self.restored = restored is not None
         self.specs = gen_specs
         self.vocs = gen_specs.vocs
         self.name = type(self.gen).__name__
@@ -52,7 +93,12 @@ class GestDriver:
                 f"{self.name}.suggest({n}) returned {len(points)} points; "
                 f"a generator must return at most the number asked for"
             )
-        return self.to_rows(points)
+        rows = self.to_rows(points)
+        if self.checkpoint is not None and not save_generator(
+            self.checkpoint, self.gen, self.ingested
+        ):
+            self.checkpoint = None
+        return rows
 
     def to_rows(self, points: list[dict]) -> np.ndarray:
         rows = np.zeros(len(points), dtype=self.out_dtype)
@@ -75,12 +121,18 @@ class GestDriver:
         self.outstanding += len(rows)
         return rows
 
-    def ingest(self, rows: np.ndarray | None, call: str = "ingest") -> int:
-        """Give evaluated rows to the generator; returns how many came back."""
+    def ingest(self, rows: np.ndarray | None, ids: np.ndarray | None) -> int:
+        """Give evaluated rows (with their sim_ids) to the generator; returns how many came
+        back. Rows it has already ingested (before a resume) are skipped."""
         if rows is None or not len(rows):
             return 0
         self.outstanding -= len(rows)
         keep = self._usable(rows)
+        if ids is not None:
+            ids = np.asarray(ids)
+            if self.ingested:
+                keep &= np.array([i not in self.ingested for i in ids.tolist()], dtype=bool)
+            self.ingested.update(ids[keep].tolist())
         names = [n for n in self.ingest_names if n in rows.dtype.names]
         results = [{n: to_python(rows[n][i]) for n in names} for i in np.nonzero(keep)[0]]
         for r in results:
@@ -128,33 +180,40 @@ class GestDriver:
         return rows
 
 
+def _ids(work: dict | None, ps: PersistentSupport) -> np.ndarray | None:
+    if work is not None:
+        return work["libE_info"]["H_rows"]
+    return ps.last_stop.sim_ids if ps.last_stop is not None else None
+
+
 def gest_api_gen_f(H: np.ndarray, persis_info: dict, gen_specs: Any, libE_info: dict):
     """The persistent gen_f that drives ``gen_specs.generator`` (see the module docstring)."""
-    driver = GestDriver(gen_specs, libE_info.get("sim_workers", 1))
+    driver = GestDriver(
+        gen_specs, libE_info.get("sim_workers", 1), libE_info.get("generator_checkpoint")
+    )
     ps = PersistentSupport(libE_info)
     try:
         if H is not None and len(H) and "sim_ended" in H.dtype.names:
-            done = H[H["sim_ended"]]
-            driver.outstanding += len(done)
-            driver.ingest(done)
-        if gen_specs.initial_sample_method == "uniform":
+            done = H["sim_ended"]
+            driver.outstanding += int(done.sum())
+            driver.ingest(H[done], np.asarray(libE_info["H_rows"])[done])
+        if gen_specs.initial_sample_method == "uniform" and not driver.restored:
             n0 = gen_specs.initial_batch_size or driver.sim_workers
-            tag, _, calc_in = ps.send_recv(driver.uniform_sample(n0))
-            driver.ingest(calc_in)
+            tag, work, calc_in = ps.send_recv(driver.uniform_sample(n0))
+            driver.ingest(calc_in, _ids(work, ps))
             while tag not in STOP_TAGS and driver.outstanding > 0:
-                tag, _, calc_in = ps.recv()
-                driver.ingest(calc_in)
+                tag, work, calc_in = ps.recv()
+                driver.ingest(calc_in, _ids(work, ps))
             if tag in STOP_TAGS:
                 return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
         rows = driver.suggest(driver.first_batch_size())
         while True:
             if not len(rows) and driver.outstanding <= 0:
                 break
-            tag, _, calc_in = ps.send_recv(rows)
+            tag, work, calc_in = ps.send_recv(rows)
+            n = driver.ingest(calc_in, _ids(work, ps))
             if tag in STOP_TAGS:
-                driver.ingest(calc_in)
                 break
-            n = driver.ingest(calc_in)
             rows = driver.suggest(gen_specs.batch_size or max(n, 1))
     finally:
         driver.gen.finalize()
