@@ -25,6 +25,26 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clean(args: argparse.Namespace) -> int:
+    from libens.store.clean import clean_run
+
+    ids = clean_run(args.run_dir, args.dry_run, args.ids)
+    verb = "would reset" if args.dry_run else "reset"
+    print(f"{verb} {len(ids)} failed or unfinished evaluation(s): {ids}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from libens.store import RunDir, load_history
+
+    rundir = RunDir(Path(args.run_dir))
+    H = load_history(rundir.journal_path)
+    print(report.summarize(H, args.objective).text())
+    lock = Path(args.run_dir) / "lock"
+    print(f"lock: {lock.read_text().strip()}" if lock.exists() else "not running (no lock)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``libens`` console script."""
     argv = sys.argv[1:] if argv is None else argv
@@ -45,6 +65,21 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--objective", default="f", help="field to minimize (default: f)")
     rep.add_argument("--plot", metavar="FILE.svg", help="also write a best-so-far plot")
     rep.set_defaults(func=_report)
+
+    cl = sub.add_parser(
+        "clean",
+        help="reset failed/unfinished evaluations of a run directory "
+        "so that resuming evaluates them again",
+    )
+    cl.add_argument("run_dir")
+    cl.add_argument("--dry-run", action="store_true", help="only say what would be reset")
+    cl.add_argument("--ids", type=int, nargs="+", default=None, help="only these sim_ids")
+    cl.set_defaults(func=_clean)
+
+    st = sub.add_parser("status", help="progress of a run directory (running or stopped)")
+    st.add_argument("run_dir")
+    st.add_argument("--objective", default="f")
+    st.set_defaults(func=_status)
 
     sub.add_parser(
         "worker",

@@ -59,6 +59,11 @@ class Ensemble:
             backend.run_worker(run_worker)
             return None, self.persis_info or {}, 0
         nworkers = _nworkers(libE, backend.default_nworkers)
+        if self.sim_specs.timeout is not None and comms == "threads":
+            raise SpecError(
+                "SimSpecs.timeout needs worker processes (comms local, tcp or mpi); "
+                "a thread cannot be stopped"
+            )
         gen_on_manager = _gen_on_manager(libE, self.gen_specs)
         dtype = self._dtype()
         store, H0 = self._open_store(libE)

@@ -23,6 +23,10 @@ class SimulatorError(LibensError):
     """A simulator returned output that does not match its spec."""
 
 
+class CalculationTimeout(LibensError):
+    """A simulation ran past ``SimSpecs.timeout``."""
+
+
 class CommError(LibensError):
     """A transport failed: a peer closed, a message could not be sent or decoded."""
 

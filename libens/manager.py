@@ -280,7 +280,9 @@ class Manager:
     def _on_failure(self, wid: int, msg: WorkerFailed) -> None:
         if msg.done is not None:
             self._on_result(wid, msg.done)
-        if msg.tag == EVAL_SIM_TAG and self.specs.libE.on_sim_error == "continue":
+        if msg.tag == EVAL_SIM_TAG and (
+            msg.timed_out or self.specs.libE.on_sim_error == "continue"
+        ):
             if msg.sim_ids is not None and len(msg.sim_ids):
                 self._fail(msg.sim_ids, msg.error)
                 logger.warning(

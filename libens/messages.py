@@ -176,3 +176,4 @@ class WorkerFailed:
     sim_ids: npt.NDArray[np.int64] | None = None
     unrun_ids: npt.NDArray[np.int64] | None = None  # rest of a chunk, never started
     done: Result | None = None  # points of the chunk finished before the failure
+    timed_out: bool = False  # stopped by SimSpecs.timeout: marked failed, the run goes on

@@ -4,13 +4,15 @@ return shapes accepted, outputs checked against the declared fields."""
 from __future__ import annotations
 
 import inspect
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from libens.errors import SimulatorError
+from libens.errors import CalculationTimeout, SimulatorError
 from libens.messages import UNSET_TAG
 
 
@@ -40,18 +42,39 @@ class UserFunction:
     """A sim_f/gen_f bound to its arity, so each call passes what it declares; with
     ``threaded`` (the spec field) each call runs in a fresh thread, as in libEnsemble."""
 
-    def __init__(self, f: Callable, threaded: bool = False) -> None:
+    def __init__(self, f: Callable, threaded: bool = False, timeout: float | None = None) -> None:
         self.f = f
         self.name = func_name(f)
         self.arity = positional_arity(f)
         self.threaded = threaded
+        self.timeout = timeout
 
     def __call__(
         self, H: Any, persis_info: Any, specs: Any, libE_info: Any
     ) -> tuple[Any, Any, int]:
         args = (H, persis_info, specs, libE_info)[: self.arity]
-        out = _in_thread(self.f, args) if self.threaded else self.f(*args)
+        with _deadline(self.timeout, self.name):
+            out = _in_thread(self.f, args) if self.threaded else self.f(*args)
         return split_return(out, persis_info)
+
+
+@contextmanager
+def _deadline(seconds: float | None, name: str) -> Iterator[None]:
+    """Raise CalculationTimeout in this (main) thread after ``seconds`` (SIGALRM timer)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CalculationTimeout(f"{name} ran longer than SimSpecs.timeout={seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _in_thread(f: Callable, args: tuple) -> Any:

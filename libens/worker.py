@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from libens.comms.base import Channel
-from libens.errors import ChannelClosed
+from libens.errors import CalculationTimeout, ChannelClosed
 from libens.messages import (
     EVAL_GEN_TAG,
     EVAL_SIM_TAG,
@@ -49,7 +49,7 @@ class Worker:
         self.funcs: dict[int, UserFunction] = {}
         if self.sim_specs is not None:
             self.funcs[EVAL_SIM_TAG] = UserFunction(
-                _sim_callable(self.sim_specs), self.sim_specs.threaded
+                _sim_callable(self.sim_specs), self.sim_specs.threaded, self.sim_specs.timeout
             )
         gen_f = _gen_callable(self.gen_specs) if self.gen_specs is not None else None
         if gen_f is not None:
@@ -175,7 +175,14 @@ class Worker:
     def _failed(self, tag: int, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:
         name = self.funcs[tag].name
         logger.debug("worker %d: %s raised %r", self.worker_id, name, e)
-        return WorkerFailed(tag, name, f"{type(e).__name__}: {e}", traceback.format_exc(), sim_ids)
+        return WorkerFailed(
+            tag,
+            name,
+            f"{type(e).__name__}: {e}",
+            traceback.format_exc(),
+            sim_ids,
+            timed_out=isinstance(e, CalculationTimeout),
+        )
 
 
 def _changed(persis_info: Any, held: Any) -> Any:

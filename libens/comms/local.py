@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import selectors
+import signal
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from libens.errors import ChannelClosed
 
 
 def _process_main(conn: Connection, worker_id: int, worker_main: WorkerMain) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the manager, which stops us
     try:
         worker_main(ConnectionChannel(conn), worker_id)
     finally:

@@ -20,6 +20,7 @@ import logging
 import os
 import secrets
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +41,7 @@ logger = logging.getLogger("libens.comms.tcp")
 
 AUTHKEY_ENV = "LIBENS_AUTHKEY"
 _IN_WORKER = "LIBENS_TCP_WORKER"
+_LAUNCHED = "LIBENS_TCP_LAUNCHED"
 _WORKER_MAIN = "LIBENS_WORKER_MAIN"  # module:function the launched workers run
 HANDSHAKE_SECONDS = 5.0
 _MAGIC = b"libens1"
@@ -230,6 +232,7 @@ class TCPComms(Comms):
             **{
                 AUTHKEY_ENV: self.key.decode(),
                 _IN_WORKER: "1",
+                _LAUNCHED: "1",
                 _WORKER_MAIN: f"{worker_main.__module__}:{worker_main.__qualname__}",
             },
         )
@@ -299,6 +302,8 @@ def worker_cli(argv: list[str] | None = None) -> int:
     p.add_argument("--authkey-file", default=None)
     args = p.parse_args(argv)
     os.environ[_IN_WORKER] = "1"
+    if os.environ.get(_LAUNCHED):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the manager that launched us stops us
     main_path = os.environ.get("LIBENS_MAIN_PATH")
     if main_path and os.path.exists(main_path):
         from multiprocessing.spawn import import_main_path

@@ -80,6 +80,10 @@ class RunDir:
         os.replace(tmp, spec_file)
         return False
 
+    def lock(self) -> None:
+        """Take the lock (RunDirError if another live manager holds it)."""
+        self._lock()
+
     def _lock(self) -> None:
         lock = self.path / LOCK_FILE
         me = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
