@@ -9,6 +9,8 @@ returned points, and the shipped allocation policies read those instead of scann
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,6 +111,8 @@ class Manager:
         self.stop_val_hit = False
         self.exit_flag = EXIT_OK
         self._wallclock = False
+        self._waiting = False
+        self._interrupted = False
         self._next_save = {
             "sim": specs.libE.save_every_k_sims,
             "gen": specs.libE.save_every_k_gens,
@@ -123,6 +127,15 @@ class Manager:
 
     def run(self) -> tuple[np.ndarray, dict, int]:
         """Run to completion; on any error save the history first, then raise."""
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._on_sigint) if in_main else None
+        try:
+            return self._run()
+        finally:
+            if in_main:
+                signal.signal(signal.SIGINT, previous)
+
+    def _run(self) -> tuple[np.ndarray, dict, int]:
         try:
             self._send_setup()
             stop = self._allocate()
@@ -179,8 +192,22 @@ class Manager:
     # --- receive and update ------------------------------------------------------------
 
     def _receive(self, timeout: float | None) -> None:
-        for wid, msg in self.pool.recv_any(timeout):
+        self._waiting = True
+        try:
+            events = self.pool.recv_any(timeout)
+        finally:
+            self._waiting = False
+        for wid, msg in events:
             self._handle(wid, msg)
+        if self._interrupted:
+            raise KeyboardInterrupt
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        """Ctrl-C: stop at once while waiting, else after the event being handled, so the
+        history and the journal never disagree."""
+        if self._waiting:
+            raise KeyboardInterrupt
+        self._interrupted = True
 
     def _handle(self, wid: int, msg: Any) -> None:
         if isinstance(msg, GenOutput):

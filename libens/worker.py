@@ -65,7 +65,11 @@ class Worker:
             except ChannelClosed:
                 return
             if isinstance(msg, Work):
-                channel.send(self.handle(msg))
+                reply = self.handle(msg)
+                try:
+                    channel.send(reply)
+                except ChannelClosed:
+                    return  # the manager is gone
             elif isinstance(msg, Stop):
                 if msg.tag == Tag.STOP:
                     channel.send(Goodbye(self.persis_info))
@@ -215,6 +219,8 @@ def run_worker(channel: Channel, worker_id: int) -> None:
         setup = channel.recv()
     except ChannelClosed:
         return
+    if isinstance(setup, Stop):
+        return  # the run ended before this worker was set up
     if not isinstance(setup, WorkerSetup):
         raise TypeError(
             f"worker {worker_id}: expected WorkerSetup first, got {type(setup).__name__}"

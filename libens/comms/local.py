@@ -19,8 +19,12 @@ from libens.comms.pipes import ConnectionChannel
 from libens.errors import ChannelClosed
 
 
-def _process_main(conn: Connection, worker_id: int, worker_main: WorkerMain) -> None:
+def _process_main(
+    conn: Connection, worker_id: int, worker_main: WorkerMain, inherited: list[Connection]
+) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the manager, which stops us
+    for c in inherited:  # forked copies of the manager's pipe ends: keep only our own link,
+        c.close()  # so each worker sees EOF (and exits) the moment the manager dies
     try:
         worker_main(ConnectionChannel(conn), worker_id)
     finally:
@@ -181,14 +185,16 @@ class LocalComms(Comms):
         self, nworkers: int, worker_main: WorkerMain, inproc_ids: Iterable[int] = ()
     ) -> WorkerPool:
         ctx = mp.get_context(self.start_method)
+        forking = ctx.get_start_method() == "fork"
         conns: dict[int, Connection] = {}
         sentinels: dict[int, Any] = {}
         processes = []
         for wid in range(1, nworkers + 1):
             manager_end, worker_end = ctx.Pipe(duplex=True)
+            inherited = [*conns.values(), manager_end] if forking else []
             p = ctx.Process(  # type: ignore[attr-defined]
                 target=_process_main,
-                args=(worker_end, wid, worker_main),
+                args=(worker_end, wid, worker_main, inherited),
                 name=f"libens-worker-{wid}",
                 daemon=True,
             )
