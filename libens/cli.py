@@ -30,7 +30,7 @@ def _clean(args: argparse.Namespace) -> int:
 
     ids = clean_run(args.run_dir, args.dry_run, args.ids)
     verb = "would reset" if args.dry_run else "reset"
-    print(f"{verb} {len(ids)} failed or unfinished evaluation(s): {ids}")
+    print(f"{verb} {len(ids)} failed evaluation(s): {ids}")
     return 0
 
 

@@ -482,13 +482,9 @@ class Manager:
         if tag == EVAL_SIM_TAG:
             self.hist.mark_started(ids, wid, now)
             self._running[wid] = ids
-            if self.store is not None:
-                self.store.started(ids, wid, now)
         else:
             if len(ids):
                 self.hist.mark_informed(ids, now)
-                if self.store is not None:
-                    self.store.informed(ids, now)
             self.W["gen_started_time"][workers.slot[wid]] = now
         workers.set_active(wid, tag)
         if persistent:
@@ -546,7 +542,6 @@ class Manager:
                 rows = subarray(self.hist.H, gen.persis_in, ids) if gen.persis_in else None
                 self.hist.mark_informed(ids, time.time())
                 if self.store is not None:
-                    self.store.informed(ids, time.time())
                     self.store.flush()
         self.pool.send(wid, Stop(Tag.PERSIS_STOP, rows, ids))
 

@@ -1,5 +1,6 @@
-"""``libens clean``: make failed or crashed evaluations of a stopped run pending again, so a
-resumed run evaluates them. The journal stays append-only: a ``reset`` event records it."""
+"""``libens clean``: make failed evaluations of a stopped run pending again, so a resumed run
+evaluates them (unfinished ones are pending on resume anyway). The journal stays
+append-only: a ``reset`` event records it."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from libens.store.rundir import RunDir
 
 
 def cleanable(H: np.ndarray) -> np.ndarray:
-    """sim_ids of failed evaluations and of evaluations started but never finished."""
-    crashed = H["sim_started"] & ~H["sim_ended"]
-    return H["sim_id"][H["sim_failed"] | crashed]
+    """sim_ids of failed evaluations."""
+    return H["sim_id"][H["sim_failed"]]
 
 
 def clean_run(

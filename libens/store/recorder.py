@@ -1,6 +1,12 @@
 """RunStore: what the manager calls to make a run durable. Events are collected while the
 manager handles a batch of messages and written in one append before any result is handed
-to a generator; checkpoints and summaries are written at the end (or on abort)."""
+to a generator; checkpoints and summaries are written at the end (or on abort).
+
+Journaled: points generated (whole rows), evaluations finished (outputs, worker, start and
+end times, failure and its error text) and cancels. Starts and hand-overs to the generator
+are not: on resume every unfinished point is pending again, and the generator's own
+checkpoint records what it has ingested.
+"""
 
 from __future__ import annotations
 
@@ -54,21 +60,22 @@ class RunStore:
     def generated(self, H: np.ndarray, ids: np.ndarray) -> None:
         self.pending.append(Event("gen", {}, H[ids]))
 
-    def started(self, ids: np.ndarray, worker: int, t: float) -> None:
-        self.pending.append(Event("start", {"w": worker, "t": t}, _ids(ids)))
-
     def ended(
         self, H: np.ndarray, ids: np.ndarray, fields: list[str], error: str | None = None
     ) -> None:
-        names = ["sim_id", "sim_ended_time", "sim_failed", *fields]
+        names = [
+            "sim_id",
+            "sim_worker",
+            "sim_started_time",
+            "sim_ended_time",
+            "sim_failed",
+            *fields,
+        ]
         info = {"error": error} if error else {}
         self.pending.append(Event("end", info, subarray(H, names, ids)))
 
     def cancelled(self, ids: np.ndarray) -> None:
         self.pending.append(Event("cancel", {}, _ids(ids)))
-
-    def informed(self, ids: np.ndarray, t: float) -> None:
-        self.pending.append(Event("informed", {"t": t}, _ids(ids)))
 
     def flush(self) -> None:
         """Write what was collected (one append); called before results reach a generator."""

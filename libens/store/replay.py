@@ -10,6 +10,8 @@ import numpy as np
 from libens.history import RESERVED_FIELDS, build_dtype
 from libens.store.journal import Event, read_journal
 
+_END_FIELDS = ("sim_worker", "sim_started_time", "sim_ended_time", "sim_failed")
+
 
 def _fields(dtype: np.dtype) -> list[tuple]:
     out = []
@@ -42,20 +44,13 @@ def replay(events: Iterable[Event]) -> np.ndarray:
         if e.kind == "gen":
             for f in e.rows.dtype.names:
                 H[f][ids] = e.rows[f]
-        elif e.kind == "start":
-            H["sim_started"][ids] = True
-            H["sim_started_time"][ids] = e.info["t"]
-            H["sim_worker"][ids] = e.info["w"]
         elif e.kind == "end":
             for f in e.rows.dtype.names:
-                if f not in reserved or f in ("sim_ended_time", "sim_failed"):
+                if f not in reserved or f in _END_FIELDS:
                     H[f][ids] = e.rows[f]
-            H["sim_ended"][ids] = True
+            H["sim_started"][ids] = H["sim_ended"][ids] = True
         elif e.kind == "cancel":
             H["cancel_requested"][ids] = True
-        elif e.kind == "informed":
-            H["gen_informed"][ids] = True
-            H["gen_informed_time"][ids] = e.info["t"]
         elif e.kind == "reset":
             H["sim_started"][ids] = H["sim_ended"][ids] = H["sim_failed"][ids] = False
             H["gen_informed"][ids] = False

@@ -21,8 +21,7 @@ def _write(path: Path, H: np.ndarray, rows: np.ndarray) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(cols)
-        for r in rows:
-            w.writerow([np.asarray(r[c]).tolist() for c in cols])
+        w.writerows(zip(*(rows[c].tolist() for c in cols), strict=True))
 
 
 def write_all(directory: Path, H: np.ndarray, objective: str | None, best_n: int = 10) -> None:

@@ -82,22 +82,21 @@ def test_readable_without_libens(tmp_path):
 def test_replay_applies_events_in_order():
     gen = np.zeros(3, dtype=[("sim_id", np.int64), ("x", float), ("gen_worker", np.int64)])
     gen["sim_id"], gen["x"], gen["gen_worker"] = [0, 1, 2], [1.0, 2.0, 3.0], 5
-    ids = np.zeros(2, dtype=[("sim_id", np.int64)])
-    ids["sim_id"] = [0, 1]
     end = np.zeros(
         1,
         dtype=[
             ("sim_id", np.int64),
+            ("sim_worker", np.int64),
             ("sim_ended_time", float),
             ("sim_failed", bool),
             ("f", float),
         ],
     )
-    end["sim_id"], end["sim_ended_time"], end["f"] = 0, 9.0, 4.0
-    H = replay(
-        [Event("gen", {}, gen), Event("start", {"w": 2, "t": 8.0}, ids), Event("end", {}, end)]
-    )
+    end["sim_id"], end["sim_worker"], end["sim_ended_time"], end["f"] = 0, 2, 9.0, 4.0
+    cancel = np.zeros(1, dtype=[("sim_id", np.int64)])
+    cancel["sim_id"] = 2
+    H = replay([Event("gen", {}, gen), Event("end", {}, end), Event("cancel", {}, cancel)])
     assert H["x"].tolist() == [1.0, 2.0, 3.0] and set(H["gen_worker"]) == {5}
-    assert H["sim_started"].tolist() == [True, True, False]
+    assert H["sim_started"].tolist() == [True, False, False]
     assert H["sim_ended"].tolist() == [True, False, False] and H["f"][0] == 4.0
-    assert H["sim_worker"][:2].tolist() == [2, 2]
+    assert H["sim_worker"][0] == 2 and H["cancel_requested"].tolist() == [False, False, True]
