@@ -2,6 +2,7 @@
 
 from libens.gens.base import BuiltinGenerator
 from libens.gens.cmaes import AsyncCMAES
+from libens.gens.external import ExternalGenerator
 from libens.gens.nelder_mead import NelderMead
 from libens.gens.persistent import PersistentSupport
 from libens.gens.samplers import LatinHypercube, UniformSample
@@ -9,6 +10,7 @@ from libens.gens.samplers import LatinHypercube, UniformSample
 __all__ = [
     "AsyncCMAES",
     "BuiltinGenerator",
+    "ExternalGenerator",
     "LatinHypercube",
     "NelderMead",
     "PersistentSupport",
