@@ -1,6 +1,6 @@
 """Use an optimizer written in another language (here Node.js) as the generator.
 
-    python examples/external_generator/run.py
+python examples/external_generator/run.py
 """
 
 from pathlib import Path
@@ -21,8 +21,9 @@ if __name__ == "__main__":
         ["x range 1 100 int", "y range 0 10 float", "kind choice a,b", "tag fixed 111"],
         {"RESULT": "max"},
     )
-    gen = ExternalGenerator(vocs, ["node", str(HERE / "coordinate_search.js")],
-                            constraints=["y <= x"], timeout=30)
+    gen = ExternalGenerator(
+        vocs, ["node", str(HERE / "coordinate_search.js")], constraints=["y <= x"], timeout=30
+    )
     H, _, _ = Ensemble(
         sim_specs=SimSpecs(simulator=simulate, vocs=vocs),
         gen_specs=GenSpecs(generator=gen, vocs=vocs, batch_size=1),
@@ -30,5 +31,7 @@ if __name__ == "__main__":
         libE_specs=LibeSpecs(comms="threads", nworkers=1, disable_log_files=True),
     ).run()
     best = H[H["RESULT"].argmax()]
-    print(f"best RESULT {best['RESULT']:.3f} at x={best['x']}, y={best['y']:.3f}, "
-          f"kind={best['kind']} after {int(H['sim_ended'].sum())} evaluations")
+    print(
+        f"best RESULT {best['RESULT']:.3f} at x={best['x']}, y={best['y']:.3f}, "
+        f"kind={best['kind']} after {int(H['sim_ended'].sum())} evaluations"
+    )

@@ -301,3 +301,28 @@ def test_builtin_optimizers_in_an_ensemble(comms):
         ).run()
         done = H[H["sim_ended"]]
         assert flag == 0 and len(done) >= 150 and done["f"].min() < 1e-3
+
+
+class KeywordOnly(Generator):
+    """Like third-party generators built as ``Gen(vocs=vocs)``: keyword-only arguments,
+    no ids, one point per call, constants as objects with ``.value``."""
+
+    def __init__(self, *, vocs, step: float = 0.5):
+        self.vocs, self.step, self.seen = vocs, step, 0
+        super().__init__(vocs)
+
+    def _validate_vocs(self, vocs):
+        pass
+
+    def suggest(self, num_points):
+        return [{"x": -2.0 + self.step * (self.seen % 8), "y": 0.0, "c": VOCS_2D.constants["c"]}]
+
+    def ingest(self, results):
+        self.seen += len(results)
+
+
+def test_keyword_only_constructor_one_point_per_call():
+    gen = KeywordOnly(vocs=VOCS_2D)
+    H, _, flag = run(gen, nworkers=3, sim_max=9)
+    assert flag == 0 and H["sim_ended"].sum() >= 9 and np.all(H["c"] == 3.0)
+    assert gen.seen >= 8
