@@ -121,7 +121,7 @@ def compare(args: argparse.Namespace) -> None:
             res: dict[str, list[dict]] = {"libens": [], "libensemble": []}
             for _ in range(args.repeat):
                 for fw, py in (("libens", LIBENS_PY), ("libensemble", ref)):
-                    r = run_json(workload_cmd(py, fw, workload, comms, n, args.evals), 900)
+                    r = run_json(workload_cmd(py, fw, workload, comms, n, args.evals), 300)
                     if r is not None:
                         res[fw].append(r)
             row = summarize(workload, comms, n, res, floor[FLOOR_OF[comms]])

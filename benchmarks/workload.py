@@ -121,7 +121,6 @@ def main() -> None:
             specs.update(
                 workerID=a.workerID, ip=a.server[0], port=int(a.server[1]), authkey=a.server[2]
             )
-            specs.pop("nworkers")
         else:
             specs.update(
                 ip="127.0.0.1",
