@@ -22,6 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from libens.errors import RunDirError
+
 logger = logging.getLogger("libens.store")
 
 _HEAD = struct.Struct("<II")
@@ -83,11 +85,14 @@ class Journal:
     def __init__(self, path: Path, sync: SyncPolicy = "os") -> None:
         self.path = Path(path)
         self.sync = sync
+        _cut_torn_tail(self.path)
         self._f = open(self.path, "ab", buffering=0)  # noqa: SIM115 - kept open for the run
 
     def append(self, *events: Event) -> None:
-        """Write events as one write call (one record per event)."""
-        self._f.write(b"".join(encode(e) for e in events))
+        """Write events as one write call (one record per event); a short write is resumed."""
+        left = memoryview(b"".join(encode(e) for e in events))
+        while left:
+            left = left[self._f.write(left) :]
         if self.sync == "fsync":
             os.fsync(self._f.fileno())
 
@@ -95,10 +100,13 @@ class Journal:
         self._f.close()
 
 
-def read_journal(path: Path) -> Iterator[Event]:
-    """Every intact event in order; a torn or corrupt last record is dropped with a warning,
-    a corrupt record followed by more data is an error (the file was damaged, not cut)."""
-    data = Path(path).read_bytes() if Path(path).exists() else b""
+class JournalCorrupt(RunDirError, ValueError):
+    """A journal record other than the last one is damaged: the file was altered, not cut."""
+
+
+def _frames(data: bytes, path: Path) -> Iterator[tuple[int, int]]:
+    """(start, end) of every intact payload; stops at a torn or corrupt last record (with a
+    warning) and raises JournalCorrupt for a damaged record followed by more data."""
     pos = 0
     while pos < len(data):
         if pos + _HEAD.size > len(data):
@@ -106,8 +114,7 @@ def read_journal(path: Path) -> Iterator[Event]:
             return
         length, crc = _HEAD.unpack_from(data, pos)
         start, end = pos + _HEAD.size, pos + _HEAD.size + length
-        payload = data[start:end]
-        if end > len(data) or zlib.crc32(payload) != crc:
+        if end > len(data) or zlib.crc32(data[start:end]) != crc:
             if end >= len(data):
                 logger.warning(
                     "journal %s: dropped a torn last record at byte %d (the write was cut short)",
@@ -115,9 +122,30 @@ def read_journal(path: Path) -> Iterator[Event]:
                     pos,
                 )
                 return
-            raise ValueError(
-                f"journal {path}: record at byte {pos} is corrupt and is not the "
-                "last one; the file was damaged"
+            raise JournalCorrupt(
+                f"journal {path}: record at byte {pos} is corrupt and is not the last one; the "
+                "file was damaged: restore it from a backup, or start afresh with overwrite=True"
             )
-        yield decode(payload)
+        yield start, end
         pos = end
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Truncate a torn last record before appending, so new records never follow garbage."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    end = max((stop for _, stop in _frames(data, path)), default=0)
+    if end < len(data):
+        logger.warning("journal %s: cut the torn tail (%d bytes)", path, len(data) - end)
+        with open(path, "r+b") as f:
+            f.truncate(end)
+            os.fsync(f.fileno())
+
+
+def read_journal(path: Path) -> Iterator[Event]:
+    """Every intact event in order; a torn or corrupt last record is dropped with a warning,
+    a corrupt record followed by more data is a JournalCorrupt error."""
+    data = Path(path).read_bytes() if Path(path).exists() else b""
+    for start, end in _frames(data, Path(path)):
+        yield decode(data[start:end])

@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import pytest
 
-from libens.store.journal import Event, Journal, read_journal
+from libens.store.journal import Event, Journal, JournalCorrupt, read_journal
 from libens.store.replay import replay
 
 
@@ -55,13 +55,25 @@ def test_damaged_last_record_is_dropped_with_a_warning(tmp_path, caplog, damage)
     assert "dropped a torn last record" in caplog.text
 
 
+def test_appending_after_a_torn_tail_cuts_it_first(tmp_path, caplog):
+    """A run resumed after power loss must not leave garbage in the middle of its journal."""
+    path = tmp_path / "j"
+    write(path, Event("gen", {}, rows([0, 1])), Event("gen", {}, rows([2])))
+    path.write_bytes(path.read_bytes()[:-5])
+    with caplog.at_level(logging.WARNING, logger="libens.store"):
+        write(path, Event("gen", {}, rows([3])))
+    assert "cut the torn tail" in caplog.text
+    events = list(read_journal(path))
+    assert [e.rows["sim_id"].tolist() for e in events] == [[0, 1], [3]]
+
+
 def test_corruption_in_the_middle_is_an_error(tmp_path):
     path = tmp_path / "j"
     write(path, Event("gen", {}, rows([0])), Event("gen", {}, rows([1])))
     data = bytearray(path.read_bytes())
     data[20] ^= 0xFF
     path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match="is corrupt and is not the last one"):
+    with pytest.raises(JournalCorrupt, match="is corrupt and is not the last one"):
         list(read_journal(path))
 
 
