@@ -196,3 +196,29 @@ def test_sim_timeout_marks_failed_and_reuses_the_worker(tmp_path):
     assert len(done) >= 8
     assert np.array_equal(done["sim_failed"], done["x"] > 0) and done["sim_failed"].any()
     assert set(done["sim_worker"].tolist()) == {1, 2}
+
+
+def uniform_run(run_dir, sim_max):
+    from libens.gens import UniformSample
+
+    return Ensemble(
+        sim_specs=SimSpecs(simulator=lambda p: {"f": p["x"] ** 2 + p["y"] ** 2}, vocs=VOCS2),
+        gen_specs=GenSpecs(generator=UniformSample(VOCS2, seed=3), vocs=VOCS2),
+        exit_criteria=ExitCriteria(sim_max=sim_max),
+        libE_specs=LibeSpecs(comms="threads", nworkers=2, run_dir=run_dir, disable_log_files=True),
+    ).run()[0]
+
+
+def test_resume_after_a_torn_journal_tail_and_again(tmp_path):
+    """Power loss cut the last record: the run resumes, and so does the one after it."""
+    uniform_run(tmp_path / "run", 8)
+    journal = tmp_path / "run" / "journal" / "events.bin"
+    journal.write_bytes(journal.read_bytes()[:-5])
+    kept = int(load_history(journal)["sim_ended"].sum())
+    assert kept < 8
+    uniform_run(tmp_path / "run", 4)
+    H = uniform_run(tmp_path / "run", 4)
+    assert H["sim_ended"].sum() == kept + 8
+    again = load_history(journal)
+    assert again["sim_ended"].sum() == kept + 8
+    assert np.array_equal(again["f"][again["sim_ended"]], H["f"][H["sim_ended"]])
