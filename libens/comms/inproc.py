@@ -4,16 +4,12 @@ the same selector that waits on the other workers."""
 
 from __future__ import annotations
 
-import collections
-import os
 import queue
 import threading
 from typing import Any
 
-from libens.comms.base import Channel, PeerLost, WorkerMain
-from libens.errors import ChannelClosed, ChannelTimeout
-
-_CLOSED = object()
+from libens.comms.base import PeerLost, WorkerMain
+from libens.comms.queues import CLOSED, InboxChannel, WakeQueue
 
 
 class InprocLink:
@@ -23,9 +19,7 @@ class InprocLink:
     def __init__(self, worker_id: int, worker_main: WorkerMain) -> None:
         self.worker_id = worker_id
         self.to_worker: queue.SimpleQueue = queue.SimpleQueue()
-        self.from_worker: collections.deque = collections.deque()
-        self._rfd, self._wfd = os.pipe()
-        os.set_blocking(self._rfd, False)
+        self.from_worker = WakeQueue()
         self.thread = threading.Thread(
             target=self._main, args=(worker_main,), name=f"libens-worker-{worker_id}", daemon=True
         )
@@ -35,74 +29,32 @@ class InprocLink:
         try:
             worker_main(InprocChannel(self), self.worker_id)
         finally:
-            self.post(_CLOSED)
-
-    def post(self, msg: Any) -> None:
-        """Called by the worker thread: queue a message and wake the manager."""
-        self.from_worker.append(msg)
-        try:
-            os.write(self._wfd, b"\0")
-        except OSError:
-            pass  # the manager closed the link
+            self.from_worker.post(CLOSED)
 
     def fileno(self) -> int:
-        return self._rfd
+        return self.from_worker.fileno()
 
     def send(self, msg: Any) -> None:
         self.to_worker.put(msg)
 
     def drain(self) -> list[Any]:
         """Every message the thread sent so far; its end appears as a PeerLost."""
-        try:
-            while os.read(self._rfd, 4096):
-                pass
-        except BlockingIOError:
-            pass
-        out = []
-        while self.from_worker:
-            msg = self.from_worker.popleft()
-            out.append(PeerLost("its thread ended") if msg is _CLOSED else msg)
-        return out
+        return [
+            PeerLost("its thread ended") if m is CLOSED else m for m in self.from_worker.drain()
+        ]
 
     def close(self, timeout: float) -> None:
-        self.to_worker.put(_CLOSED)
+        self.to_worker.put(CLOSED)
         self.thread.join(timeout)
-        for fd in (self._rfd, self._wfd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self.from_worker.close()
 
 
-class InprocChannel(Channel):
+class InprocChannel(InboxChannel):
     """The worker thread's end of an InprocLink."""
 
     def __init__(self, link: InprocLink) -> None:
+        super().__init__(link.to_worker)
         self.link = link
-        self._peeked: list[Any] = []
 
     def send(self, msg: Any) -> None:
-        self.link.post(msg)
-
-    def recv(self, timeout: float | None = None) -> Any:
-        if self._peeked:
-            msg = self._peeked.pop()
-        else:
-            try:
-                msg = self.link.to_worker.get(timeout=timeout)
-            except queue.Empty:
-                raise ChannelTimeout(f"no message within {timeout} s") from None
-        if msg is _CLOSED:
-            self._peeked.append(msg)
-            raise ChannelClosed("the manager closed the link")
-        return msg
-
-    def poll(self, timeout: float = 0.0) -> bool:
-        if self._peeked:
-            return True
-        try:
-            q = self.link.to_worker
-            self._peeked.append(q.get(timeout=timeout) if timeout else q.get_nowait())
-        except queue.Empty:
-            return False
-        return True
+        self.link.from_worker.post(msg)

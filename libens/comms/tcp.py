@@ -12,7 +12,6 @@ a random one is made per run. The manager binds to 127.0.0.1 unless told otherwi
 from __future__ import annotations
 
 import argparse
-import collections
 import hashlib
 import hmac
 import importlib
@@ -35,6 +34,7 @@ from libens.comms.base import Comms, WorkerMain, WorkerPool
 from libens.comms.inproc import InprocLink
 from libens.comms.local import ConnectionPool
 from libens.comms.pipes import ConnectionChannel
+from libens.comms.queues import WakeQueue
 from libens.errors import CommError
 
 logger = logging.getLogger("libens.comms.tcp")
@@ -95,9 +95,7 @@ class Acceptor:
         self._sock.listen(64)
         self.address = self._sock.getsockname()[:2]
         self._key = key
-        self._ready: collections.deque = collections.deque()
-        self._rfd, self._wfd = os.pipe()
-        os.set_blocking(self._rfd, False)
+        self._ready = WakeQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name="libens-tcp-accept", daemon=True)
         self._thread.start()
@@ -121,25 +119,13 @@ class Acceptor:
             logger.warning("dropped connection from %s: %s", peer, e)
             sock.close()
             return
-        self._ready.append((Connection(sock.detach()), peer))
-        try:
-            os.write(self._wfd, b"\0")
-        except OSError:
-            pass
+        self._ready.post((Connection(sock.detach()), peer))
 
     def fileno(self) -> int:
-        return self._rfd
+        return self._ready.fileno()
 
     def drain(self) -> list[tuple[Connection, str]]:
-        try:
-            while os.read(self._rfd, 4096):
-                pass
-        except BlockingIOError:
-            pass
-        out = []
-        while self._ready:
-            out.append(self._ready.popleft())
-        return out
+        return self._ready.drain()
 
     def wait(self, n: int, timeout: float) -> list[tuple[Connection, str]]:
         """Block until ``n`` workers authenticated (or the timeout passed)."""
@@ -149,7 +135,7 @@ class Acceptor:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            select.select([self._rfd], [], [], left)
+            select.select([self._ready], [], [], left)
             got.extend(self.drain())
         return got
 
@@ -158,11 +144,7 @@ class Acceptor:
         try:
             self._sock.close()
         finally:
-            for fd in (self._rfd, self._wfd):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            self._ready.close()
 
 
 class _Launched:

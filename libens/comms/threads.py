@@ -8,49 +8,22 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from libens.comms.base import Channel, Comms, PeerLost, WorkerMain, WorkerPool
-from libens.errors import ChannelClosed, ChannelTimeout
-
-_CLOSED = object()
+from libens.comms.base import Comms, PeerLost, WorkerMain, WorkerPool
+from libens.comms.queues import CLOSED, InboxChannel
 
 
-class QueueChannel(Channel):
+class QueueChannel(InboxChannel):
     """A worker's end: its own inbox, and the manager's shared inbox tagged with its id."""
 
     def __init__(
         self, worker_id: int, inbox: queue.SimpleQueue, outbox: queue.SimpleQueue
     ) -> None:
+        super().__init__(inbox)
         self.worker_id = worker_id
-        self.inbox = inbox
         self.outbox = outbox
-        self._peeked: list[Any] = []
 
     def send(self, msg: Any) -> None:
         self.outbox.put((self.worker_id, msg))
-
-    def recv(self, timeout: float | None = None) -> Any:
-        if self._peeked:
-            msg = self._peeked.pop()
-        else:
-            try:
-                msg = self.inbox.get(timeout=timeout)
-            except queue.Empty:
-                raise ChannelTimeout(f"no message within {timeout} s") from None
-        if msg is _CLOSED:
-            self._peeked.append(msg)
-            raise ChannelClosed("the manager closed the pool")
-        return msg
-
-    def poll(self, timeout: float = 0.0) -> bool:
-        if self._peeked:
-            return True
-        try:
-            self._peeked.append(
-                self.inbox.get(timeout=timeout) if timeout else self.inbox.get_nowait()
-            )
-        except queue.Empty:
-            return False
-        return True
 
 
 class ThreadPool(WorkerPool):
@@ -86,7 +59,7 @@ class ThreadPool(WorkerPool):
 
     def close(self, timeout: float = 5.0) -> None:
         for inbox in self._inboxes.values():
-            inbox.put(_CLOSED)
+            inbox.put(CLOSED)
         for t in self._threads:
             t.join(timeout)
 

@@ -11,6 +11,12 @@ from libens import VOCS, Ensemble, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
 from libens.gens.external import ExternalGenerator
 
 PROGRAMS = Path(__file__).parent / "programs"
+COORDINATE_SEARCH = (
+    Path(__file__).resolve().parents[3]
+    / "examples"
+    / "external_generator"
+    / "coordinate_search.js"
+)
 VOCS_MIXED = VOCS(
     variables={
         "x": {"type": "ContinuousVariable", "domain": [1, 100], "dtype": "int"},
@@ -55,7 +61,7 @@ def test_sh_awk_random_program():
 
 def test_node_coordinate_search_improves_on_its_trials():
     gen = ExternalGenerator(
-        VOCS_MIXED, ["node", str(PROGRAMS / "coordinate_search.js")], constraints=["y <= x"]
+        VOCS_MIXED, ["node", str(COORDINATE_SEARCH)], constraints=["y <= x"]
     )
     done = check_points(run(gen, 40, nworkers=1))
     order = np.argsort(done["sim_ended_time"])
