@@ -10,6 +10,7 @@ the torn tail of a write cut short (power loss): it is dropped with a warning.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -40,13 +41,15 @@ class Event:
     rows: np.ndarray | None = None
 
 
-def _descr(dtype: np.dtype) -> list:
-    """[name, base type string, shape] per field: plain JSON that NumPy reads back."""
+@functools.lru_cache(maxsize=64)
+def _descr(dtype: np.dtype) -> str:
+    """JSON ``[[name, base type string, shape], ...]`` that NumPy reads back; cached because
+    a run writes few distinct dtypes and this is most of a record's encoding cost."""
     out = []
     for name in dtype.names:
         dt = dtype.fields[name][0]
         out.append([name, dt.base.str, list(dt.shape)])
-    return out
+    return json.dumps(out, separators=(",", ":"))
 
 
 def _dtype(descr: list) -> np.dtype:
@@ -55,14 +58,13 @@ def _dtype(descr: list) -> np.dtype:
 
 def encode(event: Event) -> bytes:
     """One framed record."""
-    head = dict(event.info, kind=event.kind)
+    head = json.dumps(dict(event.info, kind=event.kind), separators=(",", ":"))
     body = b""
     if event.rows is not None:
         rows = np.ascontiguousarray(event.rows)
-        head["descr"] = _descr(rows.dtype)
-        head["n"] = len(rows)
+        head = f'{head[:-1]},"descr":{_descr(rows.dtype)},"n":{len(rows)}}}'
         body = rows.tobytes()
-    payload = json.dumps(head, separators=(",", ":")).encode() + b"\n" + body
+    payload = head.encode() + b"\n" + body
     return _HEAD.pack(len(payload), zlib.crc32(payload)) + payload
 
 
