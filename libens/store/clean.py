@@ -34,8 +34,8 @@ def clean_run(
         unknown = wanted - set(chosen.tolist())
         if unknown:
             raise RunDirError(
-                f"sim_ids {sorted(unknown)} are neither failed nor unfinished in "
-                f"{run_dir}; cleanable: {chosen.tolist()}"
+                f"sim_ids {sorted(unknown)} did not fail in {run_dir} (unfinished ones are "
+                f"evaluated again on resume anyway); failed: {chosen.tolist()}"
             )
         chosen = np.array(sorted(wanted), dtype=np.int64)
     if not dry_run and len(chosen):

@@ -73,7 +73,7 @@ def test_clean_dry_run_changes_nothing_then_resets_failed(tmp_path):
 
 def test_clean_refuses_unknown_ids_and_a_locked_run(tmp_path):
     recorded_run(tmp_path / "r")
-    with pytest.raises(RunDirError, match=r"sim_ids \[0\].*cleanable: \[2\]"):
+    with pytest.raises(RunDirError, match=r"sim_ids \[0\] did not fail.*failed: \[2\]"):
         clean_run(tmp_path / "r", ids=[0])
     store, _ = RunStore.open(tmp_path / "r", SPEC)
     try:
