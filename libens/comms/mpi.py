@@ -1,7 +1,8 @@
 """MPI comms (mpi4py): rank 0 of the communicator is the manager, ranks 1..n-1 are workers.
 
-Waiting does not spin: the manager probes all ranks with ``Iprobe`` and, when nothing is
-there, sleeps with an exponential backoff from 10 us to 1 ms (an in-process generator's
+Waiting does not spin (MPICH's blocking receive would keep a core busy): the manager
+probes all ranks with ``Iprobe``, workers their manager, and, when nothing is
+there, sleeps with an exponential backoff from 10 us to 200 us (an in-process generator's
 link is watched with ``select`` during that sleep, so it never waits for the backoff).
 
 When a worker rank fails:
@@ -25,7 +26,7 @@ from libens.comms.inproc import InprocLink
 from libens.errors import ChannelTimeout, CommError
 
 MIN_BACKOFF = 1e-5
-MAX_BACKOFF = 1e-3
+MAX_BACKOFF = 2e-4
 
 
 def _mpi() -> Any:
@@ -45,15 +46,16 @@ class MPIChannel(Channel):
         self.comm.send(msg, dest=self.peer, tag=0)
 
     def recv(self, timeout: float | None = None) -> Any:
-        if timeout is not None and not self.poll(timeout):
+        # wait with the backoff, not in MPI_Recv: MPICH's blocking receive spins a core
+        if not self.poll(timeout):
             raise ChannelTimeout(f"no message within {timeout} s")
         return self.comm.recv(source=self.peer, tag=0)
 
-    def poll(self, timeout: float = 0.0) -> bool:
-        deadline = time.monotonic() + timeout
+    def poll(self, timeout: float | None = 0.0) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
         delay = MIN_BACKOFF
         while not self.comm.Iprobe(source=self.peer, tag=0):
-            left = deadline - time.monotonic()
+            left = 1.0 if deadline is None else deadline - time.monotonic()
             if left <= 0:
                 return False
             time.sleep(min(delay, left))
