@@ -164,7 +164,7 @@ class GenSpecs(_Spec):
                 if self.generator is not None:
                     self.persis_in.append("sim_failed")
             if not self.inputs and self.generator is not None:
-                self.inputs = [*self.persis_in, "sim_ended"]
+                self.inputs = [*self.persis_in, "sim_ended", "gen_worker"]
         return self
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,24 @@ from libens.sims.simulator import to_python
 logger = logging.getLogger("libens.gens")
 
 
-def save_generator(path: Path, generator: Any, ingested: set[int]) -> bool:
-    """Pickle a generator with the sim_ids it has ingested (atomically); False when the
-    generator cannot be pickled (a resumed run then rebuilds it and re-ingests)."""
+@dataclass
+class Checkpoint:
+    """A generator as it was right after a ``suggest``: the sim_ids it had ingested, and the
+    rows that suggest returned with the sim_id the first of them gets (so a resumed run can
+    re-send rows that never reached the journal)."""
+
+    generator: Any
+    ingested: set[int]
+    first_id: int
+    rows: np.ndarray
+
+
+def save_generator(path: Path, checkpoint: Checkpoint) -> bool:
+    """Pickle a checkpoint (atomically); False when the generator cannot be pickled (a
+    resumed run then rebuilds it and re-ingests every result)."""
+    generator = checkpoint.generator
     try:
-        blob = pickle.dumps((generator, sorted(ingested)))
+        blob = pickle.dumps(checkpoint)
     except Exception as e:  # any object may refuse pickling in its own way
         logger.warning(
             "generator %s cannot be pickled (%s): a resumed run will rebuild it "
@@ -49,12 +63,12 @@ def save_generator(path: Path, generator: Any, ingested: set[int]) -> bool:
     return True
 
 
-def load_generator(path: Path) -> tuple[Any, set[int]] | None:
-    """The pickled generator and the sim_ids it had ingested, or None."""
+def load_generator(path: Path) -> Checkpoint | None:
+    """The last checkpoint, or None."""
     if not path.exists():
         return None
-    generator, ingested = pickle.loads(path.read_bytes())
-    return generator, set(ingested)
+    checkpoint = pickle.loads(path.read_bytes())
+    return checkpoint if isinstance(checkpoint, Checkpoint) else None
 
 
 class GestDriver:
@@ -65,11 +79,14 @@ class GestDriver:
     where it was, and is only given the results it had not seen.
     """
 
-    def __init__(self, gen_specs: Any, sim_workers: int, checkpoint: str | None = None) -> None:
+    def __init__(
+        self, gen_specs: Any, sim_workers: int, n_rows: int, checkpoint: str | None = None
+    ) -> None:
         self.checkpoint = Path(checkpoint) if checkpoint else None
-        restored = load_generator(self.checkpoint) if self.checkpoint else None
-        self.gen, self.ingested = restored if restored else (gen_specs.generator, set())
-        self.restored = restored is not None
+        self.restored = load_generator(self.checkpoint) if self.checkpoint else None
+        self.gen = self.restored.generator if self.restored else gen_specs.generator
+        self.ingested = self.restored.ingested if self.restored else set()
+        self.next_id = n_rows  # sim_id of the next row sent (one generator numbers rows)
         self.specs = gen_specs
         self.vocs = gen_specs.vocs
         self.name = type(self.gen).__name__
@@ -95,9 +112,20 @@ class GestDriver:
             )
         rows = self.to_rows(points)
         if self.checkpoint is not None and not save_generator(
-            self.checkpoint, self.gen, self.ingested
+            self.checkpoint, Checkpoint(self.gen, set(self.ingested), self.next_id, rows)
         ):
             self.checkpoint = None
+        self.next_id += len(rows)
+        return rows
+
+    def unjournaled(self) -> np.ndarray:
+        """After a restore: rows the generator suggested that never reached the history."""
+        cp = self.restored
+        if cp is None or cp.first_id + len(cp.rows) <= self.next_id:
+            return np.zeros(0, dtype=self.out_dtype)
+        rows = cp.rows[self.next_id - cp.first_id :]
+        self.next_id += len(rows)
+        self.outstanding += len(rows)
         return rows
 
     def to_rows(self, points: list[dict]) -> np.ndarray:
@@ -188,14 +216,16 @@ def _ids(work: dict | None, ps: PersistentSupport) -> np.ndarray | None:
 
 def gest_api_gen_f(H: np.ndarray, persis_info: dict, gen_specs: Any, libE_info: dict):
     """The persistent gen_f that drives ``gen_specs.generator`` (see the module docstring)."""
+    n_rows = 0 if H is None else len(H)
     driver = GestDriver(
-        gen_specs, libE_info.get("sim_workers", 1), libE_info.get("generator_checkpoint")
+        gen_specs, libE_info.get("sim_workers", 1), n_rows, libE_info.get("generator_checkpoint")
     )
     ps = PersistentSupport(libE_info)
     try:
-        if H is not None and len(H) and "sim_ended" in H.dtype.names:
+        if n_rows and "sim_ended" in H.dtype.names:
             done = H["sim_ended"]
-            driver.outstanding += int(done.sum())
+            mine = H["gen_worker"] == libE_info["workerID"] if "gen_worker" in H.dtype.names else 0
+            driver.outstanding += int(done.sum()) + int(np.sum(~done & mine))
             driver.ingest(H[done], np.asarray(libE_info["H_rows"])[done])
         if gen_specs.initial_sample_method == "uniform" and not driver.restored:
             n0 = gen_specs.initial_batch_size or driver.sim_workers
@@ -206,7 +236,9 @@ def gest_api_gen_f(H: np.ndarray, persis_info: dict, gen_specs: Any, libE_info: 
                 driver.ingest(calc_in, _ids(work, ps))
             if tag in STOP_TAGS:
                 return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
-        rows = driver.suggest(driver.first_batch_size())
+        rows = driver.unjournaled()
+        if not len(rows):
+            rows = driver.suggest(driver.first_batch_size())
         while True:
             if not len(rows) and driver.outstanding <= 0:
                 break

@@ -222,3 +222,18 @@ def test_resume_after_a_torn_journal_tail_and_again(tmp_path):
     again = load_history(journal)
     assert again["sim_ended"].sum() == kept + 8
     assert np.array_equal(again["f"][again["sim_ended"]], H["f"][H["sim_ended"]])
+
+
+def test_generator_checkpoint_ahead_of_the_journal_resends_its_points(tmp_path):
+    """A crash between the generator's checkpoint and the journal's next write: the
+    resumed run re-sends the points that never reached the journal and meets its budget."""
+    nm_run(tmp_path / "run", 8)
+    journal = tmp_path / "run" / "journal" / "events.bin"
+    events = list(read_journal(journal))
+    last_gen = max(i for i, e in enumerate(events) if e.kind == "gen")
+    from libens.store.journal import encode
+
+    journal.write_bytes(b"".join(encode(e) for e in events[:last_gen]))
+    before = load_history(journal)
+    H = nm_run(tmp_path / "run", 4)
+    assert H["sim_ended"].sum() == before["sim_ended"].sum() + 4
