@@ -1,9 +1,10 @@
 """MPI comms (mpi4py): rank 0 of the communicator is the manager, ranks 1..n-1 are workers.
 
 Waiting does not spin (MPICH's blocking receive would keep a core busy): the manager
-probes all ranks with ``Iprobe``, workers their manager, and, when nothing is
-there, sleeps with an exponential backoff from 10 us to 200 us (an in-process generator's
-link is watched with ``select`` during that sleep, so it never waits for the backoff).
+probes all ranks with ``Iprobe``, workers their manager; after the first 100 us of a wait
+they sleep between probes, from 10 us doubling to 200 us (an in-process generator's link
+is watched with ``select`` during that sleep, so it never waits for the backoff). An idle
+manager costs about 5 % of a core (measured: 0.12 s of CPU over a 2.2 s wait).
 
 When a worker rank fails:
 - a user function raises: the worker reports it (with its traceback) and stays alive; the
@@ -25,8 +26,30 @@ from libens.comms.base import Channel, Comms, PeerLost, WorkerMain, WorkerPool
 from libens.comms.inproc import InprocLink
 from libens.errors import ChannelTimeout, CommError
 
+SPIN_SECONDS = 1e-4
 MIN_BACKOFF = 1e-5
 MAX_BACKOFF = 2e-4
+
+
+class Backoff:
+    """Between probes: none for the first SPIN_SECONDS of a wait (a reply that comes within
+    microseconds costs no sleep, whose wake-up alone takes tens of microseconds), then sleeps
+    from MIN_BACKOFF doubling to MAX_BACKOFF, watching ``links`` meanwhile."""
+
+    def __init__(self, links: list[Any] | None = None) -> None:
+        self.start = time.monotonic()
+        self.delay = MIN_BACKOFF
+        self.links = links or []
+
+    def nap(self, left: float | None) -> None:
+        if time.monotonic() - self.start < SPIN_SECONDS:
+            return
+        t = self.delay if left is None else min(self.delay, left)
+        if self.links:
+            select.select(self.links, [], [], t)
+        else:
+            time.sleep(t)
+        self.delay = min(2 * self.delay, MAX_BACKOFF)
 
 
 def _mpi() -> Any:
@@ -53,13 +76,12 @@ class MPIChannel(Channel):
 
     def poll(self, timeout: float | None = 0.0) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay = MIN_BACKOFF
+        backoff = Backoff()
         while not self.comm.Iprobe(source=self.peer, tag=0):
-            left = 1.0 if deadline is None else deadline - time.monotonic()
-            if left <= 0:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
                 return False
-            time.sleep(min(delay, left))
-            delay = min(2 * delay, MAX_BACKOFF)
+            backoff.nap(left)
         return True
 
 
@@ -94,8 +116,8 @@ class MPIPool(WorkerPool):
 
     def recv_any(self, timeout: float | None = None) -> list[tuple[int, Any]]:
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay = MIN_BACKOFF
         links = list(self._inproc.values())
+        backoff = Backoff(links)
         while True:
             out = self._ready()
             if links:
@@ -107,12 +129,7 @@ class MPIPool(WorkerPool):
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return []
-            nap = delay if left is None else min(delay, left)
-            if links:
-                select.select(links, [], [], nap)
-            else:
-                time.sleep(nap)
-            delay = min(2 * delay, MAX_BACKOFF)
+            backoff.nap(left)
 
     def close(self, timeout: float = 5.0) -> None:
         for link in self._inproc.values():
