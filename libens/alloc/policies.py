@@ -13,21 +13,23 @@ import numpy as np
 
 from libens.alloc.support import AllocSupport
 from libens.messages import EVAL_GEN_TAG
-from libens.specs import GenSpecs
+from libens.specs import AllocSpecs, GenSpecs
 
 AllocResult = tuple[dict, dict] | tuple[dict, dict, int]
 
 
 def _opt(alloc_specs: Any, gen_specs: Any, key: str, default: Any) -> Any:
-    """An option from ``alloc_specs["user"]``, else the GenSpecs field, else ``default``."""
-    user = alloc_specs.get("user") or {}
-    if key in user:
+    """An option from ``alloc_specs["user"]``, else the GenSpecs field, else ``default``
+    (called several times per allocation: plain attribute reads on the typed specs)."""
+    user = alloc_specs.user if isinstance(alloc_specs, AllocSpecs) else alloc_specs.get("user")
+    if user and key in user:
         return user[key]
     if gen_specs is None:
         return default
-    value = (
-        getattr(gen_specs, key, None) if isinstance(gen_specs, GenSpecs) else gen_specs.get(key)
-    )
+    if isinstance(gen_specs, GenSpecs):
+        value = getattr(gen_specs, key) if key in GenSpecs.model_fields else None
+    else:
+        value = gen_specs.get(key)
     return default if value is None else value
 
 
