@@ -3,6 +3,7 @@ record that a resumed run must match."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ logger = logging.getLogger("libens.store")
 
 SPEC_FILE = "spec.json"
 LOCK_FILE = "lock"
+GUARD_FILE = ".lock.guard"
 JOURNAL = Path("journal") / "events.bin"
 HISTORY_FILE = "history.npy"
 GENERATOR_FILE = "generator.pkl"
@@ -85,6 +87,16 @@ class RunDir:
         self._lock()
 
     def _lock(self) -> None:
+        # the check-and-take-over below is serialized (flock on a guard file), so two
+        # managers that find the same stale lock cannot both take it
+        with open(self.path / GUARD_FILE, "a") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            try:
+                self._take_lock()
+            finally:
+                fcntl.flock(guard, fcntl.LOCK_UN)
+
+    def _take_lock(self) -> None:
         lock = self.path / LOCK_FILE
         me = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
         for _ in range(2):
