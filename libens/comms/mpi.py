@@ -17,6 +17,7 @@ When a worker rank fails:
 
 from __future__ import annotations
 
+import os
 import select
 import time
 from collections.abc import Iterable
@@ -43,6 +44,7 @@ class Backoff:
 
     def nap(self, left: float | None) -> None:
         if time.monotonic() - self.start < SPIN_SECONDS:
+            os.sched_yield()  # let a process with work run; come straight back if none
             return
         t = self.delay if left is None else min(self.delay, left)
         if self.links:

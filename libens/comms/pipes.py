@@ -7,13 +7,17 @@ and with ``selectors``.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import Any
 
 from libens.comms.base import Channel, WorkerMain
 from libens.errors import ChannelClosed, ChannelTimeout
+
+SPIN_SECONDS = 1e-4  # how long a waiting end polls before it sleeps
 
 
 class ConnectionChannel(Channel):
@@ -29,6 +33,9 @@ class ConnectionChannel(Channel):
             raise ChannelClosed(f"peer is gone: {e}") from e
 
     def recv(self, timeout: float | None = None) -> Any:
+        deadline = time.perf_counter() + SPIN_SECONDS
+        while not self.poll() and time.perf_counter() < deadline:
+            os.sched_yield()  # a message due within microseconds is read without sleeping
         if timeout is not None and not self.conn.poll(timeout):
             raise ChannelTimeout(f"no message within {timeout} s")
         try:
