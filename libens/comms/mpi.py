@@ -4,7 +4,8 @@ Waiting does not spin (MPICH's blocking receive would keep a core busy): the man
 probes all ranks with ``Iprobe``, workers their manager; after the first 100 us of a wait
 they sleep between probes, from 10 us doubling to 200 us (an in-process generator's link
 is watched with ``select`` during that sleep, so it never waits for the backoff). An idle
-manager costs about 5 % of a core (measured: 0.12 s of CPU over a 2.2 s wait).
+manager costs about 5-10 % of a core (measured: 0.12-0.25 s of CPU, start-up included,
+over a 2.1 s wait on two sleeping workers; a local-comms manager: 0.025 s).
 
 When a worker rank fails:
 - a user function raises: the worker reports it (with its traceback) and stays alive; the
