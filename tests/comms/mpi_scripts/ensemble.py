@@ -1,6 +1,7 @@
 """An ensemble under mpiexec. argv: mode (auto|mpi|gen_on_manager|raise|die|subcomm)."""
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -35,15 +36,13 @@ H, persis_info, flag = libE(
 )
 if H is not None:
     done = H[H["sim_ended"]]
-    print(
-        json.dumps(
-            {
-                "flag": flag,
-                "ended": int(len(done)),
-                "correct": bool(np.allclose(done["f"], np.sum(done["x"] ** 2, axis=1))),
-                "sim_workers": sorted(set(done["sim_worker"].tolist())),
-                "gen_workers": sorted(set(H["gen_worker"].tolist())),
-            }
-        ),
-        flush=True,
+    line = json.dumps(
+        {
+            "flag": flag,
+            "ended": int(len(done)),
+            "correct": bool(np.allclose(done["f"], np.sum(done["x"] ** 2, axis=1))),
+            "sim_workers": sorted(set(done["sim_worker"].tolist())),
+            "gen_workers": sorted(set(H["gen_worker"].tolist())),
+        }
     )
+    os.write(1, (line + "\n").encode())  # one write: two managers' lines never interleave

@@ -60,9 +60,7 @@ def test_sh_awk_random_program():
 
 
 def test_node_coordinate_search_improves_on_its_trials():
-    gen = ExternalGenerator(
-        VOCS_MIXED, ["node", str(COORDINATE_SEARCH)], constraints=["y <= x"]
-    )
+    gen = ExternalGenerator(VOCS_MIXED, ["node", str(COORDINATE_SEARCH)], constraints=["y <= x"])
     done = check_points(run(gen, 40, nworkers=1))
     order = np.argsort(done["sim_ended_time"])
     f = done["f"][order]
