@@ -6,7 +6,7 @@ as NumPy structured arrays holding only the fields the receiver asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -58,19 +58,6 @@ CALC_TYPE_NAMES = {EVAL_SIM_TAG: "sim", EVAL_GEN_TAG: "gen"}
 Rows = npt.NDArray[np.void]
 
 
-def _compact_pickle(cls: type) -> type:
-    """Pickle a slotted dataclass as ``cls(*values)``: several times faster than the default
-    state-dict protocol, and messages are pickled on every hop."""
-    names = tuple(f.name for f in fields(cls))
-
-    def __reduce__(self: Any) -> tuple:
-        return cls, tuple(getattr(self, n) for n in names)
-
-    setattr(cls, "__reduce__", __reduce__)  # noqa: B010 - assigning a method
-    return cls
-
-
-@_compact_pickle
 @dataclass(slots=True)
 class WorkerSetup:
     """First message to every worker: its id and what it runs (specs travel as objects)."""
@@ -81,7 +68,6 @@ class WorkerSetup:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-@_compact_pickle
 @dataclass(slots=True)
 class Work:
     """Manager -> worker: evaluate (sim) or generate (gen) on these rows.
@@ -100,7 +86,6 @@ class Work:
     info: dict[str, Any] | None = None
 
 
-@_compact_pickle
 @dataclass(slots=True)
 class Result:
     """Worker -> manager: a calculation finished (a persistent one finishes once, at its end).
@@ -118,7 +103,6 @@ class Result:
     call_times: npt.NDArray[np.float64] | None = None  # (start, end) per point of a chunk
 
 
-@_compact_pickle
 @dataclass(slots=True)
 class GenOutput:
     """Persistent user function -> manager: rows produced while it keeps running."""
@@ -128,7 +112,6 @@ class GenOutput:
     keep_state: bool = False
 
 
-@_compact_pickle
 @dataclass(slots=True)
 class CancelRequest:
     """Persistent generator -> manager: do not evaluate (or kill) these points."""
@@ -136,7 +119,6 @@ class CancelRequest:
     sim_ids: npt.NDArray[np.int64]
 
 
-@_compact_pickle
 @dataclass(slots=True)
 class Kill:
     """Manager -> worker: stop the running calculation on these rows (MAN_SIGNAL_KILL)."""
@@ -144,7 +126,6 @@ class Kill:
     sim_ids: npt.NDArray[np.int64]
 
 
-@_compact_pickle
 @dataclass(slots=True)
 class Stop:
     """Manager -> worker: PERSIS_STOP ends a persistent call (optionally with final rows);
@@ -155,7 +136,6 @@ class Stop:
     sim_ids: npt.NDArray[np.int64] | None = None
 
 
-@_compact_pickle
 @dataclass(slots=True)
 class Goodbye:
     """Worker -> manager, answering STOP: the worker's final persis_info (workers keep theirs
@@ -164,7 +144,6 @@ class Goodbye:
     persis_info: dict[str, Any] | None
 
 
-@_compact_pickle
 @dataclass(slots=True)
 class WorkerFailed:
     """Worker -> manager: a user function raised. Keeps the worker's traceback as text."""

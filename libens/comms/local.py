@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from libens.comms.base import Comms, PeerJoined, PeerLost, WorkerMain, WorkerPool
+from libens.comms.codec import decode, encode
 from libens.comms.inproc import InprocLink
 from libens.comms.pipes import SPIN_SECONDS, ConnectionChannel
 from libens.errors import ChannelClosed
@@ -92,7 +93,7 @@ class ConnectionPool(WorkerPool):
             link.send(msg)
             return
         try:
-            self._conns[worker_id].send(msg)
+            self._conns[worker_id].send_bytes(encode(msg))
         except (OSError, ValueError) as e:
             raise ChannelClosed(f"worker {worker_id} is gone: {e}") from e
 
@@ -123,7 +124,8 @@ class ConnectionPool(WorkerPool):
                 out.append((wid, PeerLost(self._exit_reason(wid))))
                 continue
             try:
-                out.append((wid, conn.recv()))  # one per wake-up: epoll is level-triggered
+                # one per wake-up: epoll is level-triggered
+                out.append((wid, decode(conn.recv_bytes())))
             except (EOFError, OSError):
                 self._lose(wid)
                 out.append((wid, PeerLost(self._exit_reason(wid))))

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from libens.comms.base import Channel, Comms, PeerLost, WorkerMain, WorkerPool
+from libens.comms.codec import decode, encode
 from libens.comms.inproc import InprocLink
 from libens.errors import ChannelTimeout, CommError
 
@@ -69,13 +70,13 @@ class MPIChannel(Channel):
         self.peer = peer
 
     def send(self, msg: Any) -> None:
-        self.comm.send(msg, dest=self.peer, tag=0)
+        self.comm.send(encode(msg), dest=self.peer, tag=0)
 
     def recv(self, timeout: float | None = None) -> Any:
         # wait with the backoff, not in MPI_Recv: MPICH's blocking receive spins a core
         if not self.poll(timeout):
             raise ChannelTimeout(f"no message within {timeout} s")
-        return self.comm.recv(source=self.peer, tag=0)
+        return decode(self.comm.recv(source=self.peer, tag=0))
 
     def poll(self, timeout: float | None = 0.0) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -107,14 +108,14 @@ class MPIPool(WorkerPool):
         if link is not None:
             link.send(msg)
         else:
-            self.comm.send(msg, dest=worker_id, tag=0)
+            self.comm.send(encode(msg), dest=worker_id, tag=0)
 
     def _ready(self) -> list[tuple[int, Any]]:
         out = []
         st = self._status
         while self.comm.Iprobe(source=self._any, tag=0, status=st):
             src = st.Get_source()
-            out.append((src, self.comm.recv(source=src, tag=0)))
+            out.append((src, decode(self.comm.recv(source=src, tag=0))))
         return out
 
     def recv_any(self, timeout: float | None = None) -> list[tuple[int, Any]]:

@@ -15,6 +15,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from libens.comms.base import Channel, WorkerMain
+from libens.comms.codec import decode, encode
 from libens.errors import ChannelClosed, ChannelTimeout
 
 SPIN_SECONDS = 1e-4  # how long a waiting end polls before it sleeps
@@ -28,7 +29,7 @@ class ConnectionChannel(Channel):
 
     def send(self, msg: Any) -> None:
         try:
-            self.conn.send(msg)
+            self.conn.send_bytes(encode(msg))
         except (OSError, ValueError) as e:
             raise ChannelClosed(f"peer is gone: {e}") from e
 
@@ -39,7 +40,7 @@ class ConnectionChannel(Channel):
         if timeout is not None and not self.conn.poll(timeout):
             raise ChannelTimeout(f"no message within {timeout} s")
         try:
-            return self.conn.recv()
+            return decode(self.conn.recv_bytes())
         except (EOFError, OSError) as e:
             raise ChannelClosed("peer closed the connection") from e
 
