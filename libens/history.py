@@ -38,6 +38,15 @@ _UNSET_TIMES = ("sim_started_time", "sim_ended_time", "gen_informed_time")
 IdArray = npt.NDArray[np.int64]
 
 
+def as_ids(rows: Iterable[int] | npt.ArrayLike) -> IdArray:
+    """Row ids as a 1-d int64 array (an array that already is one passes through)."""
+    if type(rows) is np.ndarray and rows.dtype == np.int64 and rows.ndim == 1:
+        return rows
+    if isinstance(rows, range):
+        return np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
+    return np.atleast_1d(np.asarray(rows, dtype=np.int64))
+
+
 def build_dtype(*field_lists: Iterable[tuple]) -> np.dtype:
     """Reserved fields, then user fields in order of first appearance (later duplicates must
     agree with the first)."""
@@ -55,9 +64,16 @@ def build_dtype(*field_lists: Iterable[tuple]) -> np.dtype:
     return np.dtype(list(seen.values()))
 
 
+_PACKED: dict[tuple[np.dtype, tuple[str, ...]], np.dtype] = {}
+
+
 def subarray(H: np.ndarray, fields: Sequence[str], rows: IdArray) -> np.ndarray:
     """A packed copy of ``H[fields][rows]`` (no padding bytes travel)."""
-    out = np.empty(len(rows), dtype=[(f, H.dtype.fields[f][0]) for f in fields])
+    key = (H.dtype, tuple(fields))
+    dt = _PACKED.get(key)
+    if dt is None:
+        dt = _PACKED[key] = np.dtype([(f, H.dtype.fields[f][0]) for f in fields])
+    out = np.empty(len(rows), dtype=dt)
     for f in fields:
         out[f] = H[f][rows]
     return out
@@ -71,7 +87,7 @@ class History:
     ) -> None:
         if H0 is not None and len(H0):
             dtype = build_dtype(_descr(dtype), _descr(H0.dtype))
-        self._H = self._blank(dtype, max(capacity, 2 * len(H0) if H0 is not None else 0))
+        self._store(self._blank(dtype, max(capacity, 2 * len(H0) if H0 is not None else 0)))
         self.n = 0
         self.pending: dict[int, None] = {}
         self.uninformed: dict[int, dict[int, None]] = {}
@@ -92,6 +108,12 @@ class History:
         for f in _UNSET_TIMES:
             H[f] = np.inf
         return H
+
+    def _store(self, H: np.ndarray) -> None:
+        """Adopt new storage; ``col`` holds a view of each field (a field lookup on a
+        structured array costs more than the small updates the manager makes with it)."""
+        self._H = H
+        self.col = {name: H[name] for name in H.dtype.names}
 
     @property
     def H(self) -> np.ndarray:
@@ -129,7 +151,7 @@ class History:
         if need > len(self._H):
             bigger = self._blank(self._H.dtype, max(need, 2 * len(self._H)))
             bigger[: self.n] = self._H[: self.n]
-            self._H = bigger
+            self._store(bigger)
 
     def add_fields(self, fields: Iterable[tuple]) -> None:
         """Widen the dtype with fields not declared in the specs (rare: copies once)."""
@@ -139,7 +161,7 @@ class History:
         wider = self._blank(dtype, len(self._H))
         for f in self._H.dtype.names:
             wider[f] = self._H[f]
-        self._H = wider
+        self._store(wider)
 
     def _ensure_fields(self, rows: np.ndarray) -> None:
         names = self._H.dtype.fields
@@ -197,14 +219,14 @@ class History:
                 self._H[f][ids] = rows[f]
 
     def set_gen_started(self, ids: IdArray, now: float) -> None:
-        self._H["gen_started_time"][ids] = now
+        self.col["gen_started_time"][ids] = now
 
     def mark_started(self, ids: IdArray, worker: int, now: float) -> None:
         """Rows handed to a simulation worker."""
-        H = self._H
-        H["sim_started"][ids] = True
-        H["sim_started_time"][ids] = now
-        H["sim_worker"][ids] = worker
+        col = self.col
+        col["sim_started"][ids] = True
+        col["sim_started_time"][ids] = now
+        col["sim_worker"][ids] = worker
         pending = self.pending
         for i in ids.tolist():
             pending.pop(i, None)
@@ -212,7 +234,6 @@ class History:
 
     def mark_ended(self, ids: IdArray, out: np.ndarray | None, now: float) -> None:
         """Rows whose simulation finished, with the simulation's output fields."""
-        H = self._H
         if out is not None and out.dtype.names:
             if len(out) != len(ids):
                 raise SimulatorError(
@@ -220,16 +241,20 @@ class History:
                     "return one row per input"
                 )
             self._ensure_fields(out)
-            H = self._H
+            col = self.col
             for f in out.dtype.names:
                 if f not in RESERVED_NAMES:
-                    H[f][ids] = out[f]
-        H["sim_ended"][ids] = True
-        H["sim_ended_time"][ids] = now
-        gw = H["gen_worker"][ids].tolist()
-        for i, g in zip(ids.tolist(), gw, strict=True):
-            self.uninformed.setdefault(g, {})[i] = None
-            self.outstanding[g] = self.outstanding.get(g, 0) - 1
+                    col[f][ids] = out[f]
+        col = self.col
+        col["sim_ended"][ids] = True
+        col["sim_ended_time"][ids] = now
+        uninformed, outstanding = self.uninformed, self.outstanding
+        for i, g in zip(ids.tolist(), col["gen_worker"][ids].tolist(), strict=True):
+            u = uninformed.get(g)
+            if u is None:
+                u = uninformed[g] = {}
+            u[i] = None
+            outstanding[g] = outstanding.get(g, 0) - 1
         self.sim_ended_count += len(ids)
 
     def mark_failed(self, ids: IdArray, error: str, now: float) -> None:
@@ -251,12 +276,13 @@ class History:
 
     def mark_informed(self, ids: IdArray, now: float) -> None:
         """Rows whose results were handed to a generator."""
-        H = self._H
-        fresh = ids[~H["gen_informed"][ids]]
-        H["gen_informed"][fresh] = True
-        H["gen_informed_time"][fresh] = now
-        for i, g in zip(fresh.tolist(), H["gen_worker"][fresh].tolist(), strict=True):
-            u = self.uninformed.get(g)
+        col = self.col
+        fresh = ids[~col["gen_informed"][ids]]
+        col["gen_informed"][fresh] = True
+        col["gen_informed_time"][fresh] = now
+        uninformed = self.uninformed
+        for i, g in zip(fresh.tolist(), col["gen_worker"][fresh].tolist(), strict=True):
+            u = uninformed.get(g)
             if u is not None:
                 u.pop(i, None)
         self.gen_informed_count += len(fresh)

@@ -21,7 +21,7 @@ import numpy as np
 from libens.alloc.workers import WorkerTable
 from libens.comms.base import PeerJoined, PeerLost, WorkerPool
 from libens.errors import ChannelClosed, GeneratorError, LibensError, RemoteTraceback, WorkerError
-from libens.history import RESERVED_NAMES, History, subarray
+from libens.history import RESERVED_NAMES, History, as_ids, subarray
 from libens.messages import (
     CALC_TYPE_NAMES,
     EVAL_GEN_TAG,
@@ -451,7 +451,7 @@ class Manager:
             raise LibensError(f"allocation function gave work to unknown worker {wid}")
         tag = int(order["tag"])
         info = dict(order.get("libE_info") or {})
-        ids = np.atleast_1d(np.asarray(info.pop("H_rows", []), dtype=np.int64))
+        ids = as_ids(info.pop("H_rows", ()))
         persistent = bool(info.pop("persistent", False))
         active_recv = bool(info.pop("active_recv", False))
         persis_state = workers.persis[wid]

@@ -18,16 +18,25 @@ from libens.specs import AllocSpecs, GenSpecs
 AllocResult = tuple[dict, dict] | tuple[dict, dict, int]
 
 
+_GEN_FIELDS = frozenset(GenSpecs.model_fields)
+
+
+def _user(alloc_specs: Any) -> dict:
+    """``alloc_specs["user"]`` (typed specs or a plain dict)."""
+    user = alloc_specs.user if isinstance(alloc_specs, AllocSpecs) else alloc_specs.get("user")
+    return user or {}
+
+
 def _opt(alloc_specs: Any, gen_specs: Any, key: str, default: Any) -> Any:
     """An option from ``alloc_specs["user"]``, else the GenSpecs field, else ``default``
     (called several times per allocation: plain attribute reads on the typed specs)."""
-    user = alloc_specs.user if isinstance(alloc_specs, AllocSpecs) else alloc_specs.get("user")
-    if user and key in user:
+    user = _user(alloc_specs)
+    if key in user:
         return user[key]
     if gen_specs is None:
         return default
     if isinstance(gen_specs, GenSpecs):
-        value = getattr(gen_specs, key) if key in GenSpecs.model_fields else None
+        value = getattr(gen_specs, key) if key in _GEN_FIELDS else None
     else:
         value = gen_specs.get(key)
     return default if value is None else value
@@ -93,9 +102,7 @@ def _persistent(
     active_recv = _opt(alloc_specs, gen_specs, "active_recv_gen", False)
     batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
     batch = _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
-    first_batch = (alloc_specs["user"] if "user" in alloc_specs else {}).get(
-        "initial_batch_size", 0
-    )
+    first_batch = _user(alloc_specs).get("initial_batch_size", 0)
     async_return = (
         _opt(alloc_specs, gen_specs, "async_return", False)
         and libE_info["sim_ended_count"] >= first_batch

@@ -4,22 +4,17 @@ build work orders (libEnsemble's API). Point selection reads the manager's index
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from libens.alloc.workers import WORKER_DTYPE, WorkerTable
+from libens.history import as_ids
 from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
 
 __all__ = ["WORKER_DTYPE", "AllocSupport"]
-
-
-def _rows(H_rows: Iterable[int] | npt.NDArray) -> npt.NDArray[np.int64]:
-    if isinstance(H_rows, range):
-        return np.arange(H_rows.start, H_rows.stop, H_rows.step, dtype=np.int64)
-    return np.atleast_1d(np.asarray(H_rows, dtype=np.int64))
 
 
 class AllocSupport:
@@ -98,7 +93,7 @@ class AllocSupport:
         **libE_info: Any,
     ) -> dict:
         """A simulation work order for worker ``wid``."""
-        rows = libE_info["H_rows"] = _rows(H_rows)
+        rows = libE_info["H_rows"] = as_ids(H_rows)
         if len(rows) > 1 and int(rows[0]) in self._coalesced:
             libE_info["split_rows"] = True
         return {
@@ -117,7 +112,7 @@ class AllocSupport:
         **libE_info: Any,
     ) -> dict:
         """A generator work order for worker ``wid`` (``persistent=True`` for a long-lived one)."""
-        libE_info["H_rows"] = _rows(H_rows)
+        libE_info["H_rows"] = as_ids(H_rows)
         return {
             "H_fields": H_fields,
             "persis_info": persis_info,
