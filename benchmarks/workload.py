@@ -148,6 +148,7 @@ def main() -> None:
     rate_last = k / (ended[-1] - ended[-k - 1]) if k > 1 else None
     ru = resource.getrusage(resource.RUSAGE_SELF)
     start = H["sim_started_time"][H["sim_started"]]
+    span = float(ended[-1] - start.min()) if done else 0.0
     print(
         json.dumps(
             {
@@ -157,7 +158,7 @@ def main() -> None:
                 "nworkers": n,
                 "evals": done,
                 "wall_s": round(wall, 4),
-                "evals_per_s": round(done / wall, 1),
+                "evals_per_s": round(done / span, 1) if span > 0 else None,
                 "manager_cpu_s": round(time.process_time() - c0, 3),
                 "manager_peak_rss_mb": round(ru.ru_maxrss / 1024, 1),
                 "history_mb": round(H.nbytes / 1e6, 1),
