@@ -11,7 +11,9 @@ import numpy as np
 
 from libens.alloc import give_sim_work_first, only_persistent_gens
 from libens.comms import registry
+from libens.comms.inline import InlinePool
 from libens.errors import SpecError
+from libens.gens.inline import InlineGenerator
 from libens.history import History, build_dtype
 from libens.manager import Manager, RunSpecs
 from libens.outputs import OutputFiles
@@ -94,8 +96,13 @@ class Ensemble:
             save_on_abort=libE.save_H_and_persis_on_abort and store is None,
             log_files=not libE.disable_log_files,
         )
+        inline = gen_on_manager and self.gen_specs is not None and self.gen_specs.generator
         try:
-            pool = backend.open_pool(nworkers, run_worker, [0] if gen_on_manager else [])
+            pool = backend.open_pool(
+                nworkers, run_worker, [0] if gen_on_manager and not inline else []
+            )
+            if inline:  # suggest/ingest as plain calls between the manager's events
+                pool = InlinePool(pool, {0: InlineGenerator(0).handle})
         except BaseException:
             outputs.close()
             if store is not None:

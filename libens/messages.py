@@ -6,12 +6,15 @@ as NumPy structured arrays holding only the fields the receiver asked for.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from libens.errors import CalculationTimeout
 
 
 class Tag(IntEnum):
@@ -156,3 +159,18 @@ class WorkerFailed:
     unrun_ids: npt.NDArray[np.int64] | None = None  # rest of a chunk, never started
     done: Result | None = None  # points of the chunk finished before the failure
     timed_out: bool = False  # stopped by SimSpecs.timeout: marked failed, the run goes on
+
+    @classmethod
+    def from_exception(
+        cls, tag: int, function: str, e: Exception, sim_ids: npt.NDArray[np.int64] | None
+    ) -> WorkerFailed:
+        """The report of a user function that raised ``e`` (made inside the ``except``, so
+        it keeps the traceback as text)."""
+        return cls(
+            tag,
+            function,
+            f"{type(e).__name__}: {e}",
+            traceback.format_exc(),
+            sim_ids,
+            timed_out=isinstance(e, CalculationTimeout),
+        )

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from typing import Any
 
 import numpy as np
 
 from libens.comms.base import Channel
-from libens.errors import CalculationTimeout, ChannelClosed
+from libens.errors import ChannelClosed
 from libens.messages import (
     EVAL_GEN_TAG,
     EVAL_SIM_TAG,
@@ -179,14 +178,7 @@ class Worker:
     def _failed(self, tag: int, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:
         name = self.funcs[tag].name
         logger.debug("worker %d: %s raised %r", self.worker_id, name, e)
-        return WorkerFailed(
-            tag,
-            name,
-            f"{type(e).__name__}: {e}",
-            traceback.format_exc(),
-            sim_ids,
-            timed_out=isinstance(e, CalculationTimeout),
-        )
+        return WorkerFailed.from_exception(tag, name, e, sim_ids)
 
 
 def _changed(persis_info: Any, held: Any) -> Any:

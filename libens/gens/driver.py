@@ -208,6 +208,65 @@ class GestDriver:
         return rows
 
 
+DONE = object()  # a GestSession step: the generator is finished
+
+
+class GestSession:
+    """The whole conversation with one gest-api generator, one step per message: ``start``
+    with the history the run begins with, then ``feed`` every batch of results. Each step
+    returns the rows to send (possibly none: "ready for more results") or ``DONE``.
+
+    The same steps run in a worker (``gest_api_gen_f``, blocking on its channel) and inside
+    the manager's loop (``InlineGenerator``), so both follow the rules of this module.
+    """
+
+    def __init__(self, gen_specs: Any, libE_info: dict, n_rows: int) -> None:
+        self.specs = gen_specs
+        self.driver = GestDriver(
+            gen_specs,
+            libE_info.get("sim_workers", 1),
+            n_rows,
+            libE_info.get("generator_checkpoint"),
+        )
+        self.sampling = False  # evaluating the uniform initial sample
+        self.finalized = False
+
+    def start(self, H: np.ndarray | None, H_rows: np.ndarray | None, worker_id: int) -> Any:
+        driver = self.driver
+        if H is not None and len(H) and "sim_ended" in H.dtype.names:
+            done = H["sim_ended"]
+            mine = H["gen_worker"] == worker_id if "gen_worker" in H.dtype.names else 0
+            driver.outstanding += int(done.sum()) + int(np.sum(~done & mine))
+            driver.ingest(H[done], np.asarray(H_rows)[done])
+        if self.specs.initial_sample_method == "uniform" and not driver.restored:
+            self.sampling = True
+            return driver.uniform_sample(self.specs.initial_batch_size or driver.sim_workers)
+        rows = driver.unjournaled()
+        return rows if len(rows) else self._suggest(driver.first_batch_size())
+
+    def feed(self, rows: np.ndarray | None, ids: np.ndarray | None, stopping: bool) -> Any:
+        driver = self.driver
+        n = driver.ingest(rows, ids)
+        if stopping:
+            return DONE
+        if self.sampling:
+            if driver.outstanding > 0:
+                return driver.to_rows([])
+            self.sampling = False
+            return self._suggest(driver.first_batch_size())
+        return self._suggest(self.specs.batch_size or max(n, 1))
+
+    def _suggest(self, n: int) -> Any:
+        rows = self.driver.suggest(n)
+        return DONE if not len(rows) and self.driver.outstanding <= 0 else rows
+
+    def finalize(self) -> None:
+        """Call the generator's ``finalize`` (once)."""
+        if not self.finalized:
+            self.finalized = True
+            self.driver.gen.finalize()
+
+
 def _ids(work: dict | None, ps: PersistentSupport) -> np.ndarray | None:
     if work is not None:
         return work["libE_info"]["H_rows"]
@@ -216,37 +275,13 @@ def _ids(work: dict | None, ps: PersistentSupport) -> np.ndarray | None:
 
 def gest_api_gen_f(H: np.ndarray, persis_info: dict, gen_specs: Any, libE_info: dict):
     """The persistent gen_f that drives ``gen_specs.generator`` (see the module docstring)."""
-    n_rows = 0 if H is None else len(H)
-    driver = GestDriver(
-        gen_specs, libE_info.get("sim_workers", 1), n_rows, libE_info.get("generator_checkpoint")
-    )
+    session = GestSession(gen_specs, libE_info, 0 if H is None else len(H))
     ps = PersistentSupport(libE_info)
     try:
-        if n_rows and "sim_ended" in H.dtype.names:
-            done = H["sim_ended"]
-            mine = H["gen_worker"] == libE_info["workerID"] if "gen_worker" in H.dtype.names else 0
-            driver.outstanding += int(done.sum()) + int(np.sum(~done & mine))
-            driver.ingest(H[done], np.asarray(libE_info["H_rows"])[done])
-        if gen_specs.initial_sample_method == "uniform" and not driver.restored:
-            n0 = gen_specs.initial_batch_size or driver.sim_workers
-            tag, work, calc_in = ps.send_recv(driver.uniform_sample(n0))
-            driver.ingest(calc_in, _ids(work, ps))
-            while tag not in STOP_TAGS and driver.outstanding > 0:
-                tag, work, calc_in = ps.recv()
-                driver.ingest(calc_in, _ids(work, ps))
-            if tag in STOP_TAGS:
-                return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
-        rows = driver.unjournaled()
-        if not len(rows):
-            rows = driver.suggest(driver.first_batch_size())
-        while True:
-            if not len(rows) and driver.outstanding <= 0:
-                break
-            tag, work, calc_in = ps.send_recv(rows)
-            n = driver.ingest(calc_in, _ids(work, ps))
-            if tag in STOP_TAGS:
-                break
-            rows = driver.suggest(gen_specs.batch_size or max(n, 1))
+        step = session.start(H, libE_info["H_rows"], libE_info["workerID"])
+        while step is not DONE:
+            tag, work, calc_in = ps.send_recv(step)
+            step = session.feed(calc_in, _ids(work, ps), tag in STOP_TAGS)
     finally:
-        driver.gen.finalize()
+        session.finalize()
     return None, persis_info, FINISHED_PERSISTENT_GEN_TAG

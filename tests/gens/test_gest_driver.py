@@ -3,6 +3,8 @@ third-party generators, failures."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from gest_api import Generator
@@ -149,6 +151,28 @@ def test_batch_mode_call_order_and_values(comms):
     done = H[H["sim_ended"]]
     assert np.allclose(done["f"], done["x"] ** 2 + done["y"] ** 2)
     assert np.all(done["c"] == 3.0) and np.all(H["gen_worker"] == 0)
+
+
+class ThreadRecorder(Recorder):
+    """Records which thread each call runs in."""
+
+    def suggest(self, num_points):
+        self.calls.append(("thread", threading.current_thread().name))
+        return super().suggest(num_points)
+
+    def ingest(self, results):
+        self.calls.append(("thread", threading.current_thread().name))
+        super().ingest(results)
+
+
+@pytest.mark.parametrize("comms", ["local", "threads"])
+def test_generator_on_the_manager_runs_in_the_managers_own_loop(comms):
+    gen = ThreadRecorder(vocs=VOCS_2D)
+    H, _, flag = run(gen, comms=comms, nworkers=2, sim_max=8)
+    threads = {c[1] for c in gen.calls if c[0] == "thread"}
+    assert flag == 0 and threads == {threading.current_thread().name}
+    assert suggests(gen) == [2, 2, 2, 2] and int(H["sim_ended"].sum()) == 8
+    assert gen.calls.count(("finalize",)) == 1
 
 
 def test_initial_and_batch_sizes_async():
