@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,15 +13,16 @@ from libens.alloc import give_sim_work_first, only_persistent_gens
 from libens.comms import registry
 from libens.comms.inline import InlinePool
 from libens.errors import SpecError
-from libens.gens.inline import InlineGenerator
 from libens.history import History, build_dtype
 from libens.manager import Manager, RunSpecs
 from libens.outputs import OutputFiles
 from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
-from libens.store import RunStore
 from libens.tools import add_unique_random_streams
 from libens.userfuncs import func_name
 from libens.worker import run_worker
+
+if TYPE_CHECKING:
+    from libens.store import RunStore
 
 Results = tuple[np.ndarray | None, dict, int]
 logger = logging.getLogger("libens")
@@ -102,6 +103,8 @@ class Ensemble:
                 nworkers, run_worker, [0] if gen_on_manager and not inline else []
             )
             if inline:  # suggest/ingest as plain calls between the manager's events
+                from libens.gens.inline import InlineGenerator
+
                 pool = InlinePool(pool, {0: InlineGenerator(0).handle})
         except BaseException:
             outputs.close()
@@ -116,6 +119,8 @@ class Ensemble:
         rows to start from: the journaled history when resuming, else the user's H0."""
         if libE.run_dir is None:
             return None, self.H0
+        from libens.store import RunStore  # only durable runs pay for importing it
+
         store, previous = RunStore.open(
             libE.run_dir, self.spec_record(), libE.overwrite, libE.journal_sync
         )

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,7 +40,9 @@ from libens.messages import (
 )
 from libens.outputs import OutputFiles
 from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
-from libens.store import RunStore
+
+if TYPE_CHECKING:
+    from libens.store import RunStore
 
 logger = logging.getLogger("libens.manager")
 

@@ -53,15 +53,21 @@ class UserFunction:
         self, H: Any, persis_info: Any, specs: Any, libE_info: Any
     ) -> tuple[Any, Any, int]:
         args = (H, persis_info, specs, libE_info)[: self.arity]
-        with _deadline(self.timeout, self.name):
-            out = _in_thread(self.f, args) if self.threaded else self.f(*args)
+        if self.timeout:
+            with _deadline(self.timeout, self.name):
+                out = self._call(args)
+        else:  # the common case skips the context manager: this runs once per point
+            out = self._call(args)
         return split_return(out, persis_info)
+
+    def _call(self, args: tuple) -> Any:
+        return _in_thread(self.f, args) if self.threaded else self.f(*args)
 
 
 @contextmanager
-def _deadline(seconds: float | None, name: str) -> Iterator[None]:
+def _deadline(seconds: float, name: str) -> Iterator[None]:
     """Raise CalculationTimeout in this (main) thread after ``seconds`` (SIGALRM timer)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
 

@@ -8,8 +8,6 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from libens.messages import EVAL_GEN_TAG
-
 WORKER_DTYPE = [
     ("worker_id", int),
     ("gen_worker", bool),
@@ -124,6 +122,3 @@ class WorkerTable:
                 continue
             out.append(w)
         return out
-
-    def persistent_gens(self) -> int:
-        return self.count(EVAL_GEN_TAG)
