@@ -64,7 +64,8 @@ def build_dtype(*field_lists: Iterable[tuple]) -> np.dtype:
     return np.dtype(list(seen.values()))
 
 
-_PACKED: dict[tuple[np.dtype, tuple[str, ...]], np.dtype] = {}
+_PACKED: dict[tuple[np.dtype, tuple[str, ...]], np.dtype] = {}  # work-order dtypes
+_GEN_NAMES: dict[np.dtype, list[str]] = {}  # fields a generator's rows fill, per dtype
 
 
 def subarray(H: np.ndarray, fields: Sequence[str], rows: IdArray) -> np.ndarray:
@@ -115,6 +116,10 @@ class History:
         self._H = H
         self.col = {name: H[name] for name in H.dtype.names}
 
+    def rows(self, fields: Sequence[str], ids: IdArray) -> np.ndarray:
+        """``subarray`` of the live rows (what a work order carries)."""
+        return subarray(self._H, fields, ids)
+
     @property
     def H(self) -> np.ndarray:
         """The live rows (a view: no copy)."""
@@ -164,9 +169,9 @@ class History:
         self._store(wider)
 
     def _ensure_fields(self, rows: np.ndarray) -> None:
-        names = self._H.dtype.fields
+        col = self.col
         new = [
-            (f, *_shape_spec(rows.dtype.fields[f][0])) for f in rows.dtype.names if f not in names
+            (f, *_shape_spec(rows.dtype.fields[f][0])) for f in rows.dtype.names if f not in col
         ]
         if new:
             self.add_fields(new)
@@ -179,7 +184,11 @@ class History:
                 "a generator must return a NumPy structured array (gen_specs.out)"
             )
         self._ensure_fields(rows)
-        names = [f for f in rows.dtype.names if f not in RESERVED_NAMES or f == "sim_id"]
+        names = _GEN_NAMES.get(rows.dtype)
+        if names is None:
+            names = _GEN_NAMES[rows.dtype] = [
+                f for f in rows.dtype.names if f not in RESERVED_NAMES or f == "sim_id"
+            ]
         if "sim_id" in rows.dtype.names:
             ids = rows["sim_id"].astype(np.int64)
             old = ids < self.n
@@ -199,14 +208,14 @@ class History:
         k = len(rows)
         self._reserve(k)
         start, stop = self.n, self.n + k
-        H = self._H
+        col = self.col
         for f in names:
             if f != "sim_id":
-                H[f][start:stop] = rows[f]
+                col[f][start:stop] = rows[f]
         ids = np.arange(start, stop, dtype=np.int64)
-        H["sim_id"][start:stop] = ids
-        H["gen_worker"][start:stop] = gen_worker
-        H["gen_ended_time"][start:stop] = now
+        col["sim_id"][start:stop] = ids
+        col["gen_worker"][start:stop] = gen_worker
+        col["gen_ended_time"][start:stop] = now
         self.n = stop
         self.pending.update(dict.fromkeys(range(start, stop)))
         self.outstanding[gen_worker] = self.outstanding.get(gen_worker, 0) + k

@@ -466,14 +466,14 @@ class Manager:
             if not len(ids):
                 return
         fields = order.get("H_fields") or []
-        H = self.hist.H
-        missing = [f for f in fields if f not in H.dtype.names]
+        col = self.hist.col
+        missing = [f for f in fields if f not in col]
         if missing:
             raise LibensError(
                 f"work for worker {wid} asks for fields {missing} that the history "
                 "does not have; declare them in gen_specs.outputs or sim_specs.outputs"
             )
-        rows = subarray(H, fields, ids) if fields and len(ids) else None
+        rows = self.hist.rows(fields, ids) if fields and len(ids) else None
         now = time.time()
         pi = order.get("persis_info")
         if persistent and persis_state or pi is self._held_persis_info.get(wid):

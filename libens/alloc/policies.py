@@ -99,23 +99,25 @@ def _persistent(
     if _nothing_to_do(libE_info):
         return {}, persis_info
     support = AllocSupport(W, persis_info=persis_info, libE_info=libE_info)
-    active_recv = _opt(alloc_specs, gen_specs, "active_recv_gen", False)
-    batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
-    batch = _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
-    first_batch = _user(alloc_specs).get("initial_batch_size", 0)
-    async_return = (
-        _opt(alloc_specs, gen_specs, "async_return", False)
-        and libE_info["sim_ended_count"] >= first_batch
-    )
     Work: dict[int, dict] = {}
     gen_count = support.count_persis_gens()
     if gen_count < persis_info.get("num_gens_started", 0):
         return Work, persis_info, 1
+    active_recv = _opt(alloc_specs, gen_specs, "active_recv_gen", False)
     room = _opt(alloc_specs, gen_specs, "num_active_gens", 1) - gen_count
 
+    async_return: bool | None = None  # read when a generator has results waiting
     for wid in support.avail_gen_worker_ids(persistent=EVAL_GEN_TAG, active_recv=active_recv):
         ids = support.uninformed_ids(wid)
-        if len(ids) and (async_return or support.outstanding(wid) == 0):
+        if not len(ids):
+            continue
+        if async_return is None:
+            first_batch = _user(alloc_specs).get("initial_batch_size", 0)
+            async_return = (
+                _opt(alloc_specs, gen_specs, "async_return", False)
+                and libE_info["sim_ended_count"] >= first_batch
+            )
+        if async_return or support.outstanding(wid) == 0:
             Work[wid] = support.gen_work(
                 wid,
                 gen_specs["persis_in"],
@@ -126,11 +128,15 @@ def _persistent(
             )
     if gens_first and room > 0:
         room -= _start_persistent_gens(support, Work, H, gen_specs, persis_info, active_recv, room)
+    batch: bool | None = None  # read when a worker can take points
     for wid in support.avail_worker_ids(
         persistent=False, zero_resource_workers=False, gen_workers=False
     ):
         if wid in Work:
             continue
+        if batch is None:
+            batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
+            batch = _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
         ids = support.take_points(H, batch)
         if not len(ids):
             break
