@@ -35,15 +35,15 @@ class InlineGenerator:
             self.setup = msg
             return []
         if isinstance(msg, Work):
-            return self._step(msg.rows, msg.sim_ids, msg)
+            return self._step(msg.rows, msg.sim_ids, stopping=False)
         if isinstance(msg, Stop):
             if msg.tag == Tag.PERSIS_STOP and self.session is not None:
-                return self._step(msg.rows, msg.sim_ids, None)
+                return self._step(msg.rows, msg.sim_ids, stopping=True)
             self._finalize()
             return [Goodbye(None)] if msg.tag == Tag.STOP else []
         return []  # Kill: a generator has no simulation to kill
 
-    def _step(self, rows: Any, ids: Any, work: Work | None) -> list[Any]:
+    def _step(self, rows: Any, ids: Any, stopping: bool) -> list[Any]:
         assert self.setup is not None
         gen_specs = self.setup.gen_specs
         try:
@@ -52,7 +52,7 @@ class InlineGenerator:
                 self.session = GestSession(gen_specs, self.setup.options, len(ids))
                 step = self.session.start(rows, ids, self.worker_id)
             else:
-                step = self.session.feed(rows, ids, work is None)
+                step = self.session.feed(rows, ids, stopping)
         except Exception as e:
             reply = WorkerFailed.from_exception(EVAL_GEN_TAG, "gest_api_gen_f", e, ids)
             self._finalize()
