@@ -3,6 +3,7 @@
     python benchmarks/run.py --compare            # full table (10,000 evals, 3 repeats)
     python benchmarks/run.py --compare --quick    # 2,000 evals, 1 repeat
     python benchmarks/run.py --scale              # 1M evaluations; 256 sleeping workers
+    python benchmarks/run.py --table out.txt      # the table of a saved --compare output
 
 libEnsemble is installed from PyPI into its own virtual environment (cached in
 benchmarks/.cache). Each configuration runs both frameworks alternately, in fresh processes;
@@ -157,14 +158,17 @@ def summarize(workload: str, comms: str, n: int, res: dict, floor_us: float) -> 
 def table(rows: list[dict]) -> None:
     print(
         "\n| workload | comms | n | libens ev/s | libEnsemble ev/s | ratio | libens us/eval "
-        "/ transport RTT | first eval (s) libens / libE |"
+        "/ transport RTT | manager CPU s libens / libE | peak RSS MB libens / libE "
+        "| first eval s libens / libE |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['workload']} | {r['comms']} | {r['nworkers']} | {r['libens_evals_per_s']} | "
             f"{r['libensemble_evals_per_s']} | {r['ratio']} | "
-            f"{r['libens_us_per_eval_over_floor']} | {r['libens_first_eval_s']} / "
+            f"{r['libens_us_per_eval_over_floor']} | {r['libens_manager_cpu_s']} / "
+            f"{r['libensemble_manager_cpu_s']} | {r['libens_peak_rss_mb']} / "
+            f"{r['libensemble_peak_rss_mb']} | {r['libens_first_eval_s']} / "
             f"{r['libensemble_first_eval_s']} |"
         )
     ratios = [r["ratio"] for r in rows if r["ratio"]]
@@ -234,7 +238,12 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--evals", type=int, default=10000)
     p.add_argument("--big", type=int, default=1_000_000)
+    p.add_argument("--table", type=Path, help="print the table of a saved --compare output")
     args = p.parse_args()
+    if args.table:
+        rows = [json.loads(x) for x in args.table.read_text().splitlines() if x.startswith("{")]
+        table([r for r in rows if "workload" in r])
+        return
     if args.quick:
         args.evals, args.repeat = 2000, 1
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
@@ -244,7 +253,7 @@ def main() -> None:
     if args.scale:
         scale(args)
     if not (args.compare or args.scale):
-        p.error("give --compare and/or --scale")
+        p.error("give --compare and/or --scale (or --table FILE)")
 
 
 if __name__ == "__main__":
