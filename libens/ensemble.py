@@ -97,7 +97,9 @@ class Ensemble:
             save_on_abort=libE.save_H_and_persis_on_abort and store is None,
             log_files=not libE.disable_log_files,
         )
-        inline = gen_on_manager and self.gen_specs is not None and self.gen_specs.generator
+        inline = (
+            gen_on_manager and self.gen_specs is not None and self.gen_specs.generator is not None
+        )
         try:
             pool = backend.open_pool(
                 nworkers, run_worker, [0] if gen_on_manager and not inline else []
