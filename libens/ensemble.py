@@ -97,9 +97,7 @@ class Ensemble:
             save_on_abort=libE.save_H_and_persis_on_abort and store is None,
             log_files=not libE.disable_log_files,
         )
-        inline = (
-            gen_on_manager and self.gen_specs is not None and self.gen_specs.generator is not None
-        )
+        inline = gen_on_manager and _quick_generator(self.gen_specs)
         try:
             pool = backend.open_pool(
                 nworkers, run_worker, [0] if gen_on_manager and not inline else []
@@ -247,6 +245,14 @@ def _gen_on_manager(libE: LibeSpecs, gen_specs: GenSpecs | None) -> bool:
     if libE.gen_on_manager is not None:
         return libE.gen_on_manager
     return gen_specs.generator is not None
+
+
+def _quick_generator(gen_specs: GenSpecs | None) -> bool:
+    """A gest-api generator that says its ``suggest`` is quick (``quick_suggest = True``, as
+    the built-ins do) runs inside the manager's loop; any other runs in a thread, so the
+    manager keeps recording results and handing out points while it thinks."""
+    generator = gen_specs.generator if gen_specs is not None else None
+    return generator is not None and bool(getattr(generator, "quick_suggest", False))
 
 
 def libE(

@@ -14,6 +14,7 @@ from libens.errors import SpecError
 class BuiltinGenerator(Generator):
     """A gest-api generator that declares what it supports; ``_validate_vocs`` enforces it."""
 
+    quick_suggest: ClassVar[bool] = True  # runs inside the manager's loop (see the driver)
     supports_discrete: ClassVar[bool] = False
     supports_constraints: ClassVar[bool] = False
     needs_objective: ClassVar[bool] = False

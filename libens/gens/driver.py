@@ -9,7 +9,9 @@ How libens calls a generator (the standard leaves this open):
    came back. Fewer points are accepted; ``[]`` means "nothing now", and ``[]`` while nothing
    is outstanding ends the run;
 4. ``ingest`` gets exactly the VOCS names (plus ``_id`` when ``returns_id``) as Python scalars;
-5. ``finalize()`` is called exactly once, also when the run ends on an error.
+5. ``finalize()`` is called exactly once, also when the run ends on an error;
+6. on the manager, a generator with ``quick_suggest = True`` is stepped inside the manager's
+   loop (``libens.gens.inline``), any other in a thread of its own.
 """
 
 from __future__ import annotations

@@ -156,6 +156,8 @@ def test_batch_mode_call_order_and_values(comms):
 class ThreadRecorder(Recorder):
     """Records which thread each call runs in."""
 
+    quick_suggest = True
+
     def suggest(self, num_points):
         self.calls.append(("thread", threading.current_thread().name))
         return super().suggest(num_points)
@@ -173,6 +175,13 @@ def test_generator_on_the_manager_runs_in_the_managers_own_loop(comms):
     assert flag == 0 and threads == {threading.current_thread().name}
     assert suggests(gen) == [2, 2, 2, 2] and int(H["sim_ended"].sum()) == 8
     assert gen.calls.count(("finalize",)) == 1
+
+
+def test_a_generator_that_does_not_say_it_is_quick_runs_in_a_thread():
+    gen = ThreadRecorder(vocs=VOCS_2D)
+    gen.quick_suggest = False
+    run(gen, comms="threads", nworkers=2, sim_max=4)
+    assert {c[1] for c in gen.calls if c[0] == "thread"} == {"libens-worker-0"}
 
 
 def test_initial_and_batch_sizes_async():
