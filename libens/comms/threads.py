@@ -47,15 +47,14 @@ class ThreadPool(WorkerPool):
         self._inboxes[worker_id].put(msg)
 
     def recv_any(self, timeout: float | None = None) -> list[tuple[int, Any]]:
+        inbox = self._manager_inbox
         try:
-            out = [self._manager_inbox.get(timeout=timeout)]
+            out = [inbox.get(timeout=timeout)]
         except queue.Empty:
             return []
-        while True:
-            try:
-                out.append(self._manager_inbox.get_nowait())
-            except queue.Empty:
-                return out
+        while not inbox.empty():  # only the manager takes from its inbox
+            out.append(inbox.get_nowait())
+        return out
 
     def close(self, timeout: float = 5.0) -> None:
         for inbox in self._inboxes.values():
