@@ -21,7 +21,7 @@ import numpy as np
 from libens.alloc.workers import WorkerTable
 from libens.comms.base import PeerJoined, PeerLost, WorkerPool
 from libens.errors import ChannelClosed, GeneratorError, LibensError, RemoteTraceback, WorkerError
-from libens.history import RESERVED_NAMES, History, as_ids, subarray
+from libens.history import RESERVED_NAMES, History, as_ids
 from libens.messages import (
     CALC_TYPE_NAMES,
     EVAL_GEN_TAG,
@@ -541,7 +541,7 @@ class Manager:
         if self.specs.libE.final_gen_send and gen is not None:
             ids = np.fromiter(self.hist.uninformed.get(wid, {}), dtype=np.int64)
             if len(ids):
-                rows = subarray(self.hist.H, gen.persis_in, ids) if gen.persis_in else None
+                rows = self.hist.rows(gen.persis_in, ids) if gen.persis_in else None
                 self.hist.mark_informed(ids, time.time())
                 if self.store is not None:
                     self.store.flush()
