@@ -8,6 +8,7 @@ and with ``selectors``.
 from __future__ import annotations
 
 import os
+import select
 import threading
 import time
 from multiprocessing import Pipe
@@ -26,6 +27,8 @@ class ConnectionChannel(Channel):
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._poller = select.poll()  # one poll object: Connection.poll builds a selector per call
+        self._poller.register(conn.fileno(), select.POLLIN)
 
     def send(self, msg: Any) -> None:
         try:
@@ -37,7 +40,7 @@ class ConnectionChannel(Channel):
         deadline = time.perf_counter() + SPIN_SECONDS
         while not self.poll() and time.perf_counter() < deadline:
             os.sched_yield()  # a message due within microseconds is read without sleeping
-        if timeout is not None and not self.conn.poll(timeout):
+        if timeout is not None and not self.poll(timeout):
             raise ChannelTimeout(f"no message within {timeout} s")
         try:
             return decode(self.conn.recv_bytes())
@@ -46,8 +49,8 @@ class ConnectionChannel(Channel):
 
     def poll(self, timeout: float = 0.0) -> bool:
         try:
-            return self.conn.poll(timeout)
-        except (EOFError, OSError):
+            return bool(self._poller.poll(None if timeout is None else timeout * 1000.0))
+        except (EOFError, OSError, ValueError):
             return True
 
     def close(self) -> None:
