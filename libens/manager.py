@@ -267,7 +267,7 @@ class Manager:
 
     def _add_points(self, wid: int, rows: np.ndarray) -> None:
         ids = self.hist.append_generated(rows, wid, time.time())
-        gen_started = self.W["gen_started_time"][self.workers.slot[wid]]
+        gen_started = self.workers.gen_started_col[self.workers.slot[wid]]
         self.hist.set_gen_started(ids, gen_started)
         if self.store is not None:
             self.store.generated(self.hist.H, ids)
@@ -391,7 +391,7 @@ class Manager:
     def _alloc_info(self) -> dict[str, Any]:
         hist, workers = self.hist, self.workers
         info = self._alloc_libE_info
-        info["any_idle_workers"] = bool(workers.idle) or any(workers.recv.values())
+        info["any_idle_workers"] = bool(workers.idle) or workers.recv_count > 0
         info["elapsed_time"] = self.elapsed()
         info["gen_informed_count"] = hist.gen_informed_count
         info["sim_started_count"] = hist.sim_started_count
@@ -404,10 +404,12 @@ class Manager:
         """Points per work order: 1, unless simulations are short (then enough to keep every
         idle worker busy for about CHUNK_SECONDS), which divides the manager's cost."""
         call = self._sim_call_time
-        if call is None or call > SHORT_SIM_SECONDS or not self.specs.libE.chunk_short_sims:
+        pending = len(self.hist.pending)
+        if call is None or pending < 2 or call > SHORT_SIM_SECONDS:
             return 1
-        idle = sum(1 for w in self.workers.idle if not self.workers.persis[w])
-        share = -(-len(self.hist.pending) // max(idle, 1))
+        if not self.specs.libE.chunk_short_sims:
+            return 1
+        share = -(-pending // max(len(self.workers.idle_plain), 1))
         return max(1, min(share, int(CHUNK_SECONDS / max(call, 1e-7)), MAX_CHUNK))
 
     def _sim_budget(self) -> int | None:
@@ -487,7 +489,7 @@ class Manager:
         else:
             if len(ids):
                 self.hist.mark_informed(ids, now)
-            self.W["gen_started_time"][workers.slot[wid]] = now
+            workers.gen_started_col[workers.slot[wid]] = now
         workers.set_active(wid, tag)
         if persistent:
             workers.set_persistent(wid, tag, active_recv)

@@ -34,14 +34,27 @@ class WorkerTable:
         self.W["worker_id"] = ids
         self.W["gen_worker"] = [w in gen_set for w in ids] if gen_set else True
         self.W["zero_resource_worker"] = [w in zrw_set for w in ids]
+        self._columns()
         self.slot = {w: i for i, w in enumerate(ids)}
         self.active = dict.fromkeys(ids, 0)
         self.persis = dict.fromkeys(ids, 0)
         self.recv = dict.fromkeys(ids, False)
         self.idle = dict.fromkeys(ids)
+        self.idle_plain = dict.fromkeys(ids)  # idle and holding no persistent function
+        self.active_count: dict[int, int] = {}  # workers per active tag
+        self.persis_count: dict[int, int] = {}  # workers per persistent state
+        self.recv_count = 0  # workers in active-receive mode
         self.gen_ok = gen_set & set(ids) if gen_set else None
         self.zrw = zrw_set & set(ids)
         self.busy = 0
+
+    def _columns(self) -> None:
+        """Views of the W columns the setters write (a field lookup costs more than the write)."""
+        W = self.W
+        self._active_col = W["active"]
+        self._persis_col = W["persis_state"]
+        self._recv_col = W["active_recv"]
+        self.gen_started_col = W["gen_started_time"]
 
     def set_active(self, wid: int, tag: int) -> None:
         """``tag`` 0 marks the worker idle; EVAL_SIM_TAG/EVAL_GEN_TAG busy with that work."""
@@ -49,21 +62,39 @@ class WorkerTable:
         if was == tag:
             return
         self.active[wid] = tag
-        self.W["active"][self.slot[wid]] = tag
+        self._active_col[self.slot[wid]] = tag
+        counts = self.active_count
+        if was:
+            counts[was] -= 1
         if tag:
+            counts[tag] = counts.get(tag, 0) + 1
             self.idle.pop(wid, None)
+            self.idle_plain.pop(wid, None)
             self.busy += 1 if not was else 0
         else:
             self.idle[wid] = None
+            if not self.persis[wid]:
+                self.idle_plain[wid] = None
             self.busy -= 1
 
     def set_persistent(self, wid: int, tag: int, active_recv: bool = False) -> None:
         """A persistent user function started (tag) or ended (0) on ``wid``."""
+        was = self.persis[wid]
+        counts = self.persis_count
+        if was:
+            counts[was] -= 1
+        if tag:
+            counts[tag] = counts.get(tag, 0) + 1
+            self.idle_plain.pop(wid, None)
+        elif wid in self.idle:
+            self.idle_plain[wid] = None
         self.persis[wid] = tag
-        self.recv[wid] = bool(active_recv and tag)
+        recv = bool(active_recv and tag)
+        self.recv_count += recv - self.recv[wid]
+        self.recv[wid] = recv
         i = self.slot[wid]
-        self.W["persis_state"][i] = tag
-        self.W["active_recv"][i] = self.recv[wid]
+        self._persis_col[i] = tag
+        self._recv_col[i] = recv
 
     def add(self, wid: int, gen_ok: bool = False) -> None:
         """A worker that joined a running pool; it may run generators only if ``gen_ok``
@@ -72,16 +103,19 @@ class WorkerTable:
         row["worker_id"] = wid
         row["gen_worker"] = gen_ok or self.gen_ok is None
         self.W = np.concatenate([self.W, row])
+        self._columns()
         self.slot[wid] = len(self.W) - 1
         self.active[wid] = 0
         self.persis[wid] = 0
         self.recv[wid] = False
         self.idle[wid] = None
+        self.idle_plain[wid] = None
         if gen_ok and self.gen_ok is not None:
             self.gen_ok.add(wid)
 
     def remove(self, wid: int) -> None:
         """A lost worker: never offered work again (its W row stays, marked busy)."""
+        self.set_persistent(wid, 0)
         self.set_active(wid, -1)
         self.busy -= 1
         for d in (self.persis, self.recv):
@@ -90,10 +124,11 @@ class WorkerTable:
 
     def count(self, persis_state: int) -> int:
         """Workers whose persistent state is ``persis_state``."""
-        return sum(1 for s in self.persis.values() if s == persis_state)
+        return self.persis_count.get(persis_state, 0)
 
     def count_active(self, tag: int) -> int:
-        return sum(1 for s in self.active.values() if s == tag)
+        """Workers busy with work of type ``tag``."""
+        return self.active_count.get(tag, 0)
 
     def avail(
         self,

@@ -1,0 +1,56 @@
+"""WorkerTable's Python-side indexes must always agree with its worker array W."""
+
+import random
+
+from libens.alloc.workers import WorkerTable
+from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
+
+
+def _expected(table: WorkerTable) -> dict:
+    W = table.W
+    live = [int(w) for w in W["worker_id"] if int(w) in table.slot]
+    rows = {int(r["worker_id"]): r for r in W}
+    return {
+        "idle": sorted(w for w in live if rows[w]["active"] == 0),
+        "idle_plain": sorted(
+            w for w in live if rows[w]["active"] == 0 and rows[w]["persis_state"] == 0
+        ),
+        "sims": sum(1 for w in live if rows[w]["active"] == EVAL_SIM_TAG),
+        "gens": sum(1 for w in live if rows[w]["active"] == EVAL_GEN_TAG),
+        "persis_gens": sum(1 for w in live if rows[w]["persis_state"] == EVAL_GEN_TAG),
+        "recv": sum(1 for w in live if rows[w]["active_recv"]),
+        "busy": sum(1 for w in live if rows[w]["active"] != 0),
+    }
+
+
+def _actual(table: WorkerTable) -> dict:
+    return {
+        "idle": sorted(table.idle),
+        "idle_plain": sorted(table.idle_plain),
+        "sims": table.count_active(EVAL_SIM_TAG),
+        "gens": table.count_active(EVAL_GEN_TAG),
+        "persis_gens": table.count(EVAL_GEN_TAG),
+        "recv": table.recv_count,
+        "busy": table.busy,
+    }
+
+
+def test_counts_and_idle_sets_follow_every_change_of_the_worker_array():
+    rng = random.Random(7)
+    table = WorkerTable(range(1, 7))
+    next_id = 7  # ids are never reused, as in the pool
+    for step in range(3000):
+        live = sorted(table.slot)
+        wid = rng.choice(live)
+        action = rng.random()
+        if action < 0.4:
+            table.set_active(wid, rng.choice([0, EVAL_SIM_TAG, EVAL_GEN_TAG]))
+        elif action < 0.75:
+            tag = rng.choice([0, EVAL_GEN_TAG, EVAL_SIM_TAG])
+            table.set_persistent(wid, tag, active_recv=rng.random() < 0.5)
+        elif action < 0.8:
+            table.add(next_id)
+            next_id += 1
+        elif action < 0.85 and len(live) > 2 and not table.persis[wid]:
+            table.remove(wid)
+        assert _actual(table) == _expected(table), f"step {step}"
