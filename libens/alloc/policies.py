@@ -7,6 +7,7 @@ pending and returned points from the manager's index sets in ``libE_info``: O(wo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,7 @@ def _user(alloc_specs: Any) -> dict:
 
 
 def _opt(alloc_specs: Any, gen_specs: Any, key: str, default: Any) -> Any:
-    """An option from ``alloc_specs["user"]``, else the GenSpecs field, else ``default``
-    (called several times per allocation: plain attribute reads on the typed specs)."""
+    """An option from ``alloc_specs["user"]``, else the GenSpecs field, else ``default``."""
     user = _user(alloc_specs)
     if key in user:
         return user[key]
@@ -40,6 +40,41 @@ def _opt(alloc_specs: Any, gen_specs: Any, key: str, default: Any) -> Any:
     else:
         value = gen_specs.get(key)
     return default if value is None else value
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """The options the shipped policies read, resolved once per run: the manager passes the
+    same ``libE_info`` dict to every call, which keeps them (keyed by the specs objects)."""
+
+    alloc_specs: Any
+    gen_specs: Any
+    active_recv: bool
+    num_active_gens: int
+    async_return: bool
+    initial_batch_size: int
+    same_priority_batch: bool
+
+    @classmethod
+    def of(cls, alloc_specs: Any, gen_specs: Any, libE_info: dict) -> PolicyOptions:
+        cached = libE_info.get("policy_options")
+        if cached is not None and cached.alloc_specs is alloc_specs:
+            if cached.gen_specs is gen_specs:
+                return cached
+        batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
+        options = cls(
+            alloc_specs,
+            gen_specs,
+            active_recv=bool(_opt(alloc_specs, gen_specs, "active_recv_gen", False)),
+            num_active_gens=int(_opt(alloc_specs, gen_specs, "num_active_gens", 1)),
+            async_return=bool(_opt(alloc_specs, gen_specs, "async_return", False)),
+            initial_batch_size=int(_user(alloc_specs).get("initial_batch_size", 0)),
+            same_priority_batch=bool(
+                _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
+            ),
+        )
+        libE_info["policy_options"] = options
+        return options
 
 
 def _nothing_to_do(libE_info: dict) -> bool:
@@ -58,16 +93,14 @@ def give_sim_work_first(
     if _nothing_to_do(libE_info):
         return {}, persis_info
     support = AllocSupport(W, persis_info=persis_info, libE_info=libE_info)
-    num_active_gens = _opt(alloc_specs, gen_specs, "num_active_gens", 1)
-    batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
-    batch = _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
+    options = PolicyOptions.of(alloc_specs, gen_specs, libE_info)
     gen_count = support.count_gens()
     Work: dict[int, dict] = {}
     for wid in support.avail_worker_ids():
-        ids = support.take_points(H, batch)
+        ids = support.take_points(H, options.same_priority_batch)
         if len(ids):
             Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
-        elif gen_specs is not None and gen_count < num_active_gens:
+        elif gen_specs is not None and gen_count < options.num_active_gens:
             rows = _gen_rows(gen_specs, H)
             Work[wid] = support.gen_work(wid, gen_specs["in"], rows, persis_info.get(wid))
             gen_count += 1
@@ -103,44 +136,36 @@ def _persistent(
     gen_count = support.count_persis_gens()
     if gen_count < persis_info.get("num_gens_started", 0):
         return Work, persis_info, 1
-    active_recv = _opt(alloc_specs, gen_specs, "active_recv_gen", False)
-    room = _opt(alloc_specs, gen_specs, "num_active_gens", 1) - gen_count
-
-    async_return: bool | None = None  # read when a generator has results waiting
-    for wid in support.avail_gen_worker_ids(persistent=EVAL_GEN_TAG, active_recv=active_recv):
-        ids = support.uninformed_ids(wid)
-        if not len(ids):
-            continue
-        if async_return is None:
-            first_batch = _user(alloc_specs).get("initial_batch_size", 0)
-            async_return = (
-                _opt(alloc_specs, gen_specs, "async_return", False)
-                and libE_info["sim_ended_count"] >= first_batch
-            )
-        if async_return or support.outstanding(wid) == 0:
-            Work[wid] = support.gen_work(
-                wid,
-                gen_specs["persis_in"],
-                ids,
-                persis_info.get(wid),
-                persistent=True,
-                active_recv=active_recv,
-            )
+    options = PolicyOptions.of(alloc_specs, gen_specs, libE_info)
+    active_recv = options.active_recv
+    room = options.num_active_gens - gen_count
+    async_return = options.async_return and (
+        libE_info["sim_ended_count"] >= options.initial_batch_size
+    )
+    if gen_count:
+        for wid in support.avail_gen_worker_ids(persistent=EVAL_GEN_TAG, active_recv=active_recv):
+            ids = support.uninformed_ids(wid)
+            if len(ids) and (async_return or support.outstanding(wid) == 0):
+                Work[wid] = support.gen_work(
+                    wid,
+                    gen_specs["persis_in"],
+                    ids,
+                    persis_info.get(wid),
+                    persistent=True,
+                    active_recv=active_recv,
+                )
     if gens_first and room > 0:
         room -= _start_persistent_gens(support, Work, H, gen_specs, persis_info, active_recv, room)
-    batch: bool | None = None  # read when a worker can take points
-    for wid in support.avail_worker_ids(
-        persistent=False, zero_resource_workers=False, gen_workers=False
-    ):
-        if wid in Work:
-            continue
-        if batch is None:
-            batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
-            batch = _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
-        ids = support.take_points(H, batch)
-        if not len(ids):
-            break
-        Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
+    if support.pending_left():
+        for wid in support.avail_worker_ids(
+            persistent=False, zero_resource_workers=False, gen_workers=False
+        ):
+            if wid in Work:
+                continue
+            ids = support.take_points(H, options.same_priority_batch)
+            if not len(ids):
+                break
+            Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
     if room > 0 and not support.pending_left():
         _start_persistent_gens(support, Work, H, gen_specs, persis_info, active_recv, room)
     return Work, persis_info, 0
