@@ -52,6 +52,8 @@ EXIT_WALLCLOCK = 2
 SHORT_SIM_SECONDS = 0.005  # below this mean sim_f call time, points are sent in chunks
 CHUNK_SECONDS = 0.02  # a chunk holds about this much work, so load stays balanced
 MAX_CHUNK = 1000
+_ORDER_KEYS = frozenset(("H_rows", "persistent", "active_recv"))  # what Work carries itself
+_NO_INFO: dict[str, Any] = {}
 
 
 @dataclass
@@ -140,8 +142,8 @@ class Manager:
     def _run(self) -> tuple[np.ndarray, dict, int]:
         try:
             self._send_setup()
-            stop = self._allocate()
-            while not stop and not self._exit_reached():
+            stop = self._exit_reached() or self._allocate()
+            while not stop:
                 if not self.workers.busy:
                     logger.warning(
                         "no work is running and the allocation policy gave none: ending the run"
@@ -454,10 +456,11 @@ class Manager:
         if wid not in workers.slot:
             raise LibensError(f"allocation function gave work to unknown worker {wid}")
         tag = int(order["tag"])
-        info = dict(order.get("libE_info") or {})
-        ids = as_ids(info.pop("H_rows", ()))
-        persistent = bool(info.pop("persistent", False))
-        active_recv = bool(info.pop("active_recv", False))
+        info = order.get("libE_info") or _NO_INFO
+        ids = as_ids(info.get("H_rows", ()))
+        persistent = bool(info.get("persistent", False))
+        active_recv = bool(info.get("active_recv", False))
+        extra = None if info.keys() <= _ORDER_KEYS else _without(info, _ORDER_KEYS)
         persis_state = workers.persis[wid]
         if workers.active[wid] and not (workers.recv[wid] or (persistent and persis_state == tag)):
             raise LibensError(f"allocation function gave work to busy worker {wid}")
@@ -482,7 +485,7 @@ class Manager:
             pi = None  # the worker holds it already: don't pickle it again
         else:
             self._held_persis_info[wid] = pi
-        self.pool.send(wid, Work(tag, rows, ids, pi, persistent, active_recv, info or None))
+        self.pool.send(wid, Work(tag, rows, ids, pi, persistent, active_recv, extra))
         if tag == EVAL_SIM_TAG:
             self.hist.mark_started(ids, wid, now)
             self._running[wid] = ids
@@ -597,3 +600,8 @@ def _check_protected(before: dict[str, np.ndarray], H: np.ndarray, alloc_f: Call
             f"reserved history fields {changed} (found by safe_mode); policies must "
             "leave H unchanged and return work orders instead"
         )
+
+
+def _without(info: dict, keys: frozenset) -> dict:
+    """The entries of a work order's libE_info that travel to the worker as they are."""
+    return {k: v for k, v in info.items() if k not in keys}
