@@ -9,7 +9,7 @@ Index sets (plain dicts used as insertion-ordered sets):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -65,18 +65,24 @@ def build_dtype(*field_lists: Iterable[tuple]) -> np.dtype:
 
 
 _PACKED: dict[tuple[np.dtype, tuple[str, ...]], np.dtype] = {}  # work-order dtypes
-_GEN_NAMES: dict[np.dtype, list[str]] = {}  # fields a generator's rows fill, per dtype
 
 
-def subarray(H: np.ndarray, fields: Sequence[str], rows: IdArray) -> np.ndarray:
-    """A packed copy of ``H[fields][rows]`` (no padding bytes travel)."""
+def subarray(
+    H: np.ndarray,
+    fields: Sequence[str],
+    rows: IdArray,
+    columns: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """A packed copy of ``H[fields][rows]`` (no padding bytes travel); ``columns``, views of
+    H's fields, spare a field lookup per field."""
     key = (H.dtype, tuple(fields))
     dt = _PACKED.get(key)
     if dt is None:
         dt = _PACKED[key] = np.dtype([(f, H.dtype.fields[f][0]) for f in fields])
     out = np.empty(len(rows), dtype=dt)
+    source = H if columns is None else columns
     for f in fields:
-        out[f] = H[f][rows]
+        out[f] = source[f][rows]
     return out
 
 
@@ -115,10 +121,11 @@ class History:
         structured array costs more than the small updates the manager makes with it)."""
         self._H = H
         self.col = {name: H[name] for name in H.dtype.names}
+        self._filled: dict[np.dtype, list[str]] = {}  # fields that incoming rows fill
 
     def rows(self, fields: Sequence[str], ids: IdArray) -> np.ndarray:
         """``subarray`` of the live rows (what a work order carries)."""
-        return subarray(self._H, fields, ids)
+        return subarray(self._H, fields, ids, self.col)
 
     @property
     def H(self) -> np.ndarray:
@@ -168,13 +175,23 @@ class History:
             wider[f] = self._H[f]
         self._store(wider)
 
-    def _ensure_fields(self, rows: np.ndarray) -> None:
-        col = self.col
+    def _fields_filled(self, rows: np.ndarray) -> list[str]:
+        """The user fields that rows of this dtype fill, after adding any the history lacks
+        (worked out once per dtype: this runs on every message)."""
+        names = self._filled.get(rows.dtype)
+        if names is not None:
+            return names
         new = [
-            (f, *_shape_spec(rows.dtype.fields[f][0])) for f in rows.dtype.names if f not in col
+            (f, *_shape_spec(rows.dtype.fields[f][0]))
+            for f in rows.dtype.names
+            if f not in self.col
         ]
         if new:
             self.add_fields(new)
+        names = self._filled[rows.dtype] = [
+            f for f in rows.dtype.names if f not in RESERVED_NAMES
+        ]
+        return names
 
     def append_generated(self, rows: np.ndarray, gen_worker: int, now: float) -> IdArray:
         """Add rows from a generator (rows carrying existing ``sim_id`` values update those
@@ -183,12 +200,7 @@ class History:
             raise GeneratorError(
                 "a generator must return a NumPy structured array (gen_specs.out)"
             )
-        self._ensure_fields(rows)
-        names = _GEN_NAMES.get(rows.dtype)
-        if names is None:
-            names = _GEN_NAMES[rows.dtype] = [
-                f for f in rows.dtype.names if f not in RESERVED_NAMES or f == "sim_id"
-            ]
+        names = self._fields_filled(rows)
         if "sim_id" in rows.dtype.names:
             ids = rows["sim_id"].astype(np.int64)
             old = ids < self.n
@@ -206,12 +218,12 @@ class History:
             order = np.argsort(ids, kind="stable")
             rows = rows[order]
         k = len(rows)
-        self._reserve(k)
         start, stop = self.n, self.n + k
+        if stop > len(self._H):
+            self._reserve(k)
         col = self.col
         for f in names:
-            if f != "sim_id":
-                col[f][start:stop] = rows[f]
+            col[f][start:stop] = rows[f]
         ids = np.arange(start, stop, dtype=np.int64)
         col["sim_id"][start:stop] = ids
         col["gen_worker"][start:stop] = gen_worker
@@ -224,8 +236,7 @@ class History:
     def _update_existing(self, rows: np.ndarray, names: list[str]) -> None:
         ids = rows["sim_id"]
         for f in names:
-            if f != "sim_id":
-                self._H[f][ids] = rows[f]
+            self.col[f][ids] = rows[f]
 
     def set_gen_started(self, ids: IdArray, now: float) -> None:
         self.col["gen_started_time"][ids] = now
@@ -249,11 +260,10 @@ class History:
                     f"sim_f returned {len(out)} rows for {len(ids)} input rows; "
                     "return one row per input"
                 )
-            self._ensure_fields(out)
+            names = self._fields_filled(out)  # may widen H: read col after it
             col = self.col
-            for f in out.dtype.names:
-                if f not in RESERVED_NAMES:
-                    col[f][ids] = out[f]
+            for f in names:
+                col[f][ids] = out[f]
         col = self.col
         col["sim_ended"][ids] = True
         col["sim_ended_time"][ids] = now

@@ -460,7 +460,8 @@ class Manager:
         ids = as_ids(info.get("H_rows", ()))
         persistent = bool(info.get("persistent", False))
         active_recv = bool(info.get("active_recv", False))
-        extra = None if info.keys() <= _ORDER_KEYS else _without(info, _ORDER_KEYS)
+        known = ("H_rows" in info) + ("persistent" in info) + ("active_recv" in info)
+        extra = None if len(info) == known else _without(info, _ORDER_KEYS)
         persis_state = workers.persis[wid]
         if workers.active[wid] and not (workers.recv[wid] or (persistent and persis_state == tag)):
             raise LibensError(f"allocation function gave work to busy worker {wid}")

@@ -80,6 +80,9 @@ class WorkerTable:
     def set_persistent(self, wid: int, tag: int, active_recv: bool = False) -> None:
         """A persistent user function started (tag) or ended (0) on ``wid``."""
         was = self.persis[wid]
+        recv = bool(active_recv and tag)
+        if was == tag and self.recv[wid] == recv:
+            return
         counts = self.persis_count
         if was:
             counts[was] -= 1
@@ -89,7 +92,6 @@ class WorkerTable:
         elif wid in self.idle:
             self.idle_plain[wid] = None
         self.persis[wid] = tag
-        recv = bool(active_recv and tag)
         self.recv_count += recv - self.recv[wid]
         self.recv[wid] = recv
         i = self.slot[wid]
