@@ -54,6 +54,8 @@ class ConnectionChannel(Channel):
             return True
 
     def close(self) -> None:
+        if not self.conn.closed:
+            self._poller.unregister(self.conn.fileno())
         self.conn.close()
 
 
