@@ -63,11 +63,8 @@ class WorkerTable:
             return
         self.active[wid] = tag
         self._active_col[self.slot[wid]] = tag
-        counts = self.active_count
-        if was:
-            counts[was] -= 1
+        _recount(self.active_count, was, tag)
         if tag:
-            counts[tag] = counts.get(tag, 0) + 1
             self.idle.pop(wid, None)
             self.idle_plain.pop(wid, None)
             self.busy += 1 if not was else 0
@@ -83,11 +80,8 @@ class WorkerTable:
         recv = bool(active_recv and tag)
         if was == tag and self.recv[wid] == recv:
             return
-        counts = self.persis_count
-        if was:
-            counts[was] -= 1
+        _recount(self.persis_count, was, tag)
         if tag:
-            counts[tag] = counts.get(tag, 0) + 1
             self.idle_plain.pop(wid, None)
         elif wid in self.idle:
             self.idle_plain[wid] = None
@@ -159,3 +153,11 @@ class WorkerTable:
                 continue
             out.append(w)
         return out
+
+
+def _recount(counts: dict[int, int], was: int, now: int) -> None:
+    """Move one worker from tag ``was`` to tag ``now`` in a per-tag count (0 is not counted)."""
+    if was:
+        counts[was] -= 1
+    if now:
+        counts[now] = counts.get(now, 0) + 1
