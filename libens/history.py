@@ -188,9 +188,7 @@ class History:
         ]
         if new:
             self.add_fields(new)
-        names = self._filled[rows.dtype] = [
-            f for f in rows.dtype.names if f not in RESERVED_NAMES
-        ]
+        names = self._filled[rows.dtype] = [f for f in rows.dtype.names if f not in RESERVED_NAMES]
         return names
 
     def append_generated(self, rows: np.ndarray, gen_worker: int, now: float) -> IdArray:

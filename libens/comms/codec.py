@@ -30,7 +30,15 @@ PROTOCOL = pickle.HIGHEST_PROTOCOL
 _PLAIN = 0  # code of anything pickled as it is
 
 _MESSAGES = (
-    WorkerSetup, Work, Result, GenOutput, CancelRequest, Kill, Stop, Goodbye, WorkerFailed
+    WorkerSetup,
+    Work,
+    Result,
+    GenOutput,
+    CancelRequest,
+    Kill,
+    Stop,
+    Goodbye,
+    WorkerFailed,
 )
 
 
