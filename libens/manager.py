@@ -407,9 +407,12 @@ class Manager:
         idle worker busy for about CHUNK_SECONDS), which divides the manager's cost."""
         call = self._sim_call_time
         pending = len(self.hist.pending)
-        if call is None or pending < 2 or call > SHORT_SIM_SECONDS:
-            return 1
-        if not self.specs.libE.chunk_short_sims:
+        if (
+            call is None
+            or call > SHORT_SIM_SECONDS
+            or pending < 2
+            or not self.specs.libE.chunk_short_sims
+        ):
             return 1
         share = -(-pending // max(len(self.workers.idle_plain), 1))
         return max(1, min(share, int(CHUNK_SECONDS / max(call, 1e-7)), MAX_CHUNK))
@@ -460,8 +463,7 @@ class Manager:
         ids = as_ids(info.get("H_rows", ()))
         persistent = bool(info.get("persistent", False))
         active_recv = bool(info.get("active_recv", False))
-        known = ("H_rows" in info) + ("persistent" in info) + ("active_recv" in info)
-        extra = None if len(info) == known else _without(info, _ORDER_KEYS)
+        extra = {k: v for k, v in info.items() if k not in _ORDER_KEYS} or None
         persis_state = workers.persis[wid]
         if workers.active[wid] and not (workers.recv[wid] or (persistent and persis_state == tag)):
             raise LibensError(f"allocation function gave work to busy worker {wid}")
@@ -601,8 +603,3 @@ def _check_protected(before: dict[str, np.ndarray], H: np.ndarray, alloc_f: Call
             f"reserved history fields {changed} (found by safe_mode); policies must "
             "leave H unchanged and return work orders instead"
         )
-
-
-def _without(info: dict, keys: frozenset) -> dict:
-    """The entries of a work order's libE_info that travel to the worker as they are."""
-    return {k: v for k, v in info.items() if k not in keys}

@@ -58,9 +58,12 @@ class PolicyOptions:
     @classmethod
     def of(cls, alloc_specs: Any, gen_specs: Any, libE_info: dict) -> PolicyOptions:
         cached = libE_info.get("policy_options")
-        if cached is not None and cached.alloc_specs is alloc_specs:
-            if cached.gen_specs is gen_specs:
-                return cached
+        if (
+            isinstance(cached, cls)
+            and cached.alloc_specs is alloc_specs
+            and cached.gen_specs is gen_specs
+        ):
+            return cached
         batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
         options = cls(
             alloc_specs,

@@ -50,7 +50,7 @@ class ConnectionChannel(Channel):
     def poll(self, timeout: float = 0.0) -> bool:
         try:
             return bool(self._poller.poll(None if timeout is None else timeout * 1000.0))
-        except (EOFError, OSError, ValueError):
+        except (OSError, ValueError):  # a closed link reads as ready: recv then reports it
             return True
 
     def close(self) -> None:
