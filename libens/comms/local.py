@@ -7,10 +7,8 @@ is noticed as soon as the operating system reports it.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import selectors
 import signal
-import time
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
@@ -18,7 +16,8 @@ from typing import Any, Protocol
 from libens.comms.base import Comms, PeerJoined, PeerLost, WorkerMain, WorkerPool
 from libens.comms.codec import decode, encode
 from libens.comms.inproc import InprocLink
-from libens.comms.pipes import SPIN_SECONDS, ConnectionChannel
+from libens.comms.pipes import ConnectionChannel
+from libens.comms.spin import Spinner
 from libens.errors import ChannelClosed
 
 
@@ -67,6 +66,7 @@ class ConnectionPool(WorkerPool):
         self._inproc = inproc
         self._joins = joins
         self._lost: set[int] = set()
+        self._spinner = Spinner()
         self._selector = selectors.DefaultSelector()
         for wid, conn in conns.items():
             self.add(wid, conn, sentinels.get(wid))
@@ -132,17 +132,8 @@ class ConnectionPool(WorkerPool):
         return out
 
     def _ready(self, timeout: float | None) -> list:
-        """Poll (yielding the CPU) for the first SPIN_SECONDS of a wait, then block: a reply
-        that comes within microseconds then costs no sleep and wake-up on either side,
-        which on a VM costs tens of microseconds each."""
-        ready = self._selector.select(0)
-        deadline = time.perf_counter() + SPIN_SECONDS
-        while not ready and time.perf_counter() < deadline:
-            os.sched_yield()
-            ready = self._selector.select(0)
-        if ready or timeout == 0:
-            return ready
-        return self._selector.select(timeout)
+        """Poll, then block (``Spinner``): a reply due soon costs no wake-up."""
+        return self._spinner.wait(self._selector.select, timeout)
 
     def _accept_joins(self) -> list[tuple[int, Any]]:
         assert self._joins is not None

@@ -7,19 +7,16 @@ and with ``selectors``.
 
 from __future__ import annotations
 
-import os
 import select
 import threading
-import time
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import Any
 
 from libens.comms.base import Channel, WorkerMain
 from libens.comms.codec import decode, encode
+from libens.comms.spin import Spinner
 from libens.errors import ChannelClosed, ChannelTimeout
-
-SPIN_SECONDS = 1e-4  # how long a waiting end polls before it sleeps
 
 
 class ConnectionChannel(Channel):
@@ -29,6 +26,7 @@ class ConnectionChannel(Channel):
         self.conn = conn
         self._poller = select.poll()  # one poll object: Connection.poll builds a selector per call
         self._poller.register(conn.fileno(), select.POLLIN)
+        self._spinner = Spinner()
 
     def send(self, msg: Any) -> None:
         try:
@@ -37,17 +35,14 @@ class ConnectionChannel(Channel):
             raise ChannelClosed(f"peer is gone: {e}") from e
 
     def recv(self, timeout: float | None = None) -> Any:
-        deadline = time.perf_counter() + SPIN_SECONDS
-        while not self.poll() and time.perf_counter() < deadline:
-            os.sched_yield()  # a message due within microseconds is read without sleeping
-        if timeout is not None and not self.poll(timeout):
+        if not self._spinner.wait(self.poll, timeout):
             raise ChannelTimeout(f"no message within {timeout} s")
         try:
             return decode(self.conn.recv_bytes())
         except (EOFError, OSError) as e:
             raise ChannelClosed("peer closed the connection") from e
 
-    def poll(self, timeout: float = 0.0) -> bool:
+    def poll(self, timeout: float | None = 0.0) -> bool:
         try:
             return bool(self._poller.poll(None if timeout is None else timeout * 1000.0))
         except (OSError, ValueError):  # a closed link reads as ready: recv then reports it
