@@ -51,6 +51,7 @@ EXIT_WALLCLOCK = 2
 
 SHORT_SIM_SECONDS = 0.005  # below this mean sim_f call time, points are sent in chunks
 CHUNK_SECONDS = 0.02  # a chunk holds about this much work, so load stays balanced
+TINY_SIM_SECONDS = 1e-4  # below this, a call costs less than the message carrying it
 MAX_CHUNK = 1000
 _ORDER_KEYS = frozenset(("H_rows", "persistent", "active_recv"))  # what Work carries itself
 _NO_INFO: dict[str, Any] = {}
@@ -404,7 +405,9 @@ class Manager:
 
     def _chunk_size(self) -> int:
         """Points per work order: 1, unless simulations are short (then enough to keep every
-        idle worker busy for about CHUNK_SECONDS), which divides the manager's cost."""
+        idle worker busy for about CHUNK_SECONDS), which divides the manager's cost. Calls
+        shorter than a message (TINY_SIM_SECONDS) go to one worker: splitting them over
+        several would only add messages, which cost more than the calls they spread."""
         call = self._sim_call_time
         pending = len(self.hist.pending)
         if (
@@ -414,7 +417,11 @@ class Manager:
             or not self.specs.libE.chunk_short_sims
         ):
             return 1
-        share = -(-pending // max(len(self.workers.idle_plain), 1))
+        share = (
+            pending
+            if call < TINY_SIM_SECONDS
+            else -(-pending // max(len(self.workers.idle_plain), 1))
+        )
         return max(1, min(share, int(CHUNK_SECONDS / max(call, 1e-7)), MAX_CHUNK))
 
     def _sim_budget(self) -> int | None:

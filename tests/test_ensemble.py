@@ -289,3 +289,44 @@ def test_threaded_sim_runs_each_call_in_its_own_thread():
     )
     names = persis_info[1]["threads"]
     assert len(names) == 4 and all(n.startswith("libens-user-") for n in names)
+
+
+def _work_orders(done: np.ndarray) -> list[int]:
+    """Points per work order: rows a worker started together share one start time."""
+    _, sizes = np.unique(done[["sim_worker", "sim_started_time"]], return_counts=True)
+    return sizes.tolist()
+
+
+def _run_in_batches(sim: SimSpecs, size: int, sim_max: int) -> np.ndarray:
+    """A persistent sampler asking for ``size`` points at a time, 3 simulation workers."""
+    gen = GenSpecs(
+        gen_f=persistent_uniform,
+        persis_in=["f", "x"],
+        outputs=GEN_OUT,
+        user={"lb": [-3, -2], "ub": [3, 2], "initial_batch_size": size},
+    )
+    H, _, _ = libE(
+        sim,
+        gen,
+        ExitCriteria(sim_max=sim_max),
+        libE_specs=quiet("local", nworkers=4),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+    )
+    return H
+
+
+def test_tiny_simulations_of_a_batch_go_to_one_worker_in_one_message():
+    H = _run_in_batches(SIM, 4, sim_max=400)
+    orders = _work_orders(H[H["sim_ended"]])
+    assert max(orders) == 4
+    assert orders.count(4) >= 50  # of 100 batches; the first waits for a measured call time
+
+
+def test_short_simulations_are_spread_over_the_idle_workers_in_chunks():
+    sim = SimSpecs(
+        sim_f=uf.slow_sphere, inputs=["x"], outputs=[("f", float)], user={"delay": 0.002}
+    )
+    H = _run_in_batches(sim, 6, sim_max=60)
+    later = H[H["sim_ended"] & (H["sim_id"] >= 6)]  # the first batch came before a call time
+    assert max(_work_orders(later)) == 2  # 6 points over 3 idle workers
+    assert set(later["sim_worker"]) == {2, 3, 4}
