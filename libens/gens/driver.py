@@ -28,7 +28,7 @@ import numpy as np
 from libens.errors import GeneratorError
 from libens.gens.persistent import STOP_TAGS, PersistentSupport
 from libens.messages import FINISHED_PERSISTENT_GEN_TAG
-from libens.sims.simulator import to_python
+from libens.sims.simulator import rows_as_dicts, to_python
 
 logger = logging.getLogger("libens.gens")
 
@@ -135,21 +135,30 @@ class GestDriver:
         for name in self.out_dtype.names:
             if name == "_id" and not self.returns_id:
                 continue
-            values = []
-            for p in points:
-                if name in p:
-                    values.append(to_python(p[name]))
-                elif name in self.constants:
-                    values.append(self.constants[name])
-                else:
-                    raise GeneratorError(
-                        f"{self.name}.suggest returned a point without {name!r}: {p}; every "
-                        f"point needs all VOCS variables ({', '.join(self.vocs.variable_names)})"
-                    )
-            if values:
-                rows[name] = values
+            try:  # plain numbers and arrays: one assignment for the column
+                rows[name] = [p[name] for p in points]
+            except (KeyError, TypeError, ValueError):
+                values = self._column(points, name)
+                if values:
+                    rows[name] = values
         self.outstanding += len(rows)
         return rows
+
+    def _column(self, points: list[dict], name: str) -> list[Any]:
+        """One output column from the points, unwrapping values NumPy cannot store as they
+        are, and filling VOCS constants the points left out."""
+        values = []
+        for p in points:
+            if name in p:
+                values.append(to_python(p[name]))
+            elif name in self.constants:
+                values.append(self.constants[name])
+            else:
+                raise GeneratorError(
+                    f"{self.name}.suggest returned a point without {name!r}: {p}; every "
+                    f"point needs all VOCS variables ({', '.join(self.vocs.variable_names)})"
+                )
+        return values
 
     def ingest(self, rows: np.ndarray | None, ids: np.ndarray | None) -> int:
         """Give evaluated rows (with their sim_ids) to the generator; returns how many came
@@ -164,7 +173,7 @@ class GestDriver:
                 keep &= np.array([i not in self.ingested for i in ids.tolist()], dtype=bool)
             self.ingested.update(ids[keep].tolist())
         names = [n for n in self.ingest_names if n in rows.dtype.names]
-        results = [{n: to_python(rows[n][i]) for n in names} for i in np.nonzero(keep)[0]]
+        results = rows_as_dicts(rows if keep.all() else rows[keep], names)
         for r in results:
             if not self.returns_id or r.get("_id") == -1:
                 r.pop("_id", None)

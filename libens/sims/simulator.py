@@ -21,13 +21,22 @@ def to_python(value: Any) -> Any:
     return value
 
 
+def rows_as_dicts(rows: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
+    """One dict of Python values per row: whole columns converted at once (``tolist``), so a
+    batch costs a few NumPy calls, not one per value."""
+    cols = [
+        [to_python(v) for v in rows[n]] if rows.dtype[n].hasobject else rows[n].tolist()
+        for n in names
+    ]
+    return [dict(zip(names, values, strict=True)) for values in zip(*cols, strict=True)]
+
+
 def simulator_sim_f(H: np.ndarray, persis_info: dict, sim_specs: Any, libE_info: Any):
     """sim_f adapter: calls ``sim_specs.simulator`` per row with the input fields as a dict."""
     fn = sim_specs.simulator
     names = [n for n in H.dtype.names if n in sim_specs.inputs]
     H_o = np.zeros(len(H), dtype=sim_specs.outputs)
-    for i in range(len(H)):
-        point = {n: to_python(H[n][i]) for n in names}
+    for i, point in enumerate(rows_as_dicts(H, names)):
         out = fn(point, **sim_specs.user)
         if not isinstance(out, dict):
             raise SimulatorError(
