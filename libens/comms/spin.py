@@ -30,7 +30,9 @@ class Spinner:
     __slots__ = ("typical",)
 
     def __init__(self) -> None:
-        self.typical = 0.0
+        # short until waits have been short: a fresh end (one of hundreds of workers
+        # starting up) must not burn CPU on a hunch
+        self.typical = LONG_SPIN
 
     @property
     def budget(self) -> float:
