@@ -170,6 +170,10 @@ def summarize(workload: str, comms: str, n: int, res: dict, floor_us: float) -> 
     }
 
 
+def _fmt(x: float | None, digits: int) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
 def table(rows: list[dict]) -> None:
     print(
         "\n| workload | comms | n | libens ev/s | libEnsemble ev/s | ratio | libens us/eval "
@@ -179,18 +183,19 @@ def table(rows: list[dict]) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['workload']} | {r['comms']} | {r['nworkers']} | {r['libens_evals_per_s']} | "
-            f"{r['libensemble_evals_per_s']} | {r['ratio']} | "
-            f"{r['libens_us_per_eval_over_floor']} | {r['libens_manager_cpu_s']} / "
-            f"{r['libensemble_manager_cpu_s']} | {r['libens_peak_rss_mb']} / "
-            f"{r['libensemble_peak_rss_mb']} | {r['libens_first_eval_s']} / "
-            f"{r['libensemble_first_eval_s']} |"
+            f"| {r['workload']} | {r['comms']} | {r['nworkers']} "
+            f"| {_fmt(r['libens_evals_per_s'], 0)} | {_fmt(r['libensemble_evals_per_s'], 0)} "
+            f"| {_fmt(r['ratio'], 1)} | {_fmt(r['libens_us_per_eval_over_floor'], 2)} "
+            f"| {_fmt(r['libens_manager_cpu_s'], 2)} / {_fmt(r['libensemble_manager_cpu_s'], 2)} "
+            f"| {_fmt(r['libens_peak_rss_mb'], 1)} / {_fmt(r['libensemble_peak_rss_mb'], 1)} "
+            f"| {_fmt(r['libens_first_eval_s'], 3)} / {_fmt(r['libensemble_first_eval_s'], 3)} |"
         )
     ratios = [r["ratio"] for r in rows if r["ratio"]]
     if ratios:
         print(
             f"\nmedian ratio {statistics.median(ratios):.1f}, min {min(ratios):.1f} over "
-            f"{len(ratios)} configurations"
+            f"{len(ratios)} configurations; {sum(x >= 10 for x in ratios)} at 10x or more, "
+            f"{sum(x >= 20 for x in ratios)} at 20x or more"
         )
 
 
