@@ -150,13 +150,14 @@ class History:
         gw = H["gen_worker"][:n]
         self.n = n
         self.offset = n
-        for i in range(n):
-            if not ended[i]:
-                if not H["cancel_requested"][i]:
-                    self.pending[i] = None
-                    self.outstanding[int(gw[i])] = self.outstanding.get(int(gw[i]), 0) + 1
-            elif not informed[i]:
-                self.uninformed.setdefault(int(gw[i]), {})[i] = None
+        self.sim_started_count = self.sim_ended_count = int(np.count_nonzero(ended))
+        todo = np.flatnonzero(~ended & ~H["cancel_requested"][:n])
+        self.pending.update(dict.fromkeys(todo.tolist()))
+        for g, count in zip(*np.unique(gw[todo], return_counts=True), strict=True):
+            self.outstanding[int(g)] = int(count)
+        told = np.flatnonzero(ended & ~informed)
+        for g in np.unique(gw[told]).tolist():
+            self.uninformed[g] = dict.fromkeys(told[gw[told] == g].tolist())
 
     def _reserve(self, extra: int) -> None:
         need = self.n + extra

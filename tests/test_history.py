@@ -66,3 +66,24 @@ def test_H0_rows_and_offsets():
     h = History(build_dtype([("x", float)], [("f", float)]), H0)
     assert h.offset == 3 and list(h.pending) == [1]
     assert h.H["sim_started"].tolist() == [True, False, True]
+
+
+def test_H0_index_sets_per_generator():
+    H0 = np.zeros(
+        7,
+        dtype=[
+            ("x", float),
+            ("gen_worker", int),
+            ("sim_ended", bool),
+            ("gen_informed", bool),
+            ("cancel_requested", bool),
+        ],
+    )
+    H0["gen_worker"] = [1, 2, 1, 2, 1, 2, 1]
+    H0["sim_ended"] = [True, True, False, False, False, True, True]
+    H0["gen_informed"] = [True, False, False, False, False, False, False]
+    H0["cancel_requested"] = [False, False, False, False, True, False, False]
+    h = History(build_dtype([("x", float)]), H0)
+    assert list(h.pending) == [2, 3]  # not ended, not cancelled, in sim_id order
+    assert h.outstanding == {1: 1, 2: 1}
+    assert {g: list(u) for g, u in h.uninformed.items()} == {1: [6], 2: [1, 5]}

@@ -45,3 +45,20 @@ def test_outputs_can_be_switched_off(comms, tmp_path):
         ),
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_from_H0_counts_only_its_new_evaluations(tmp_path, caplog):
+    H0 = np.zeros(4, dtype=[("x", float, 2), ("f", float), ("sim_ended", bool)])
+    H0["sim_ended"] = True
+    H, _, flag = libE(
+        SIM,
+        GEN,
+        ExitCriteria(sim_max=10),
+        libE_specs=LibeSpecs(comms="threads", nworkers=2, H_file_prefix="h0", save_every_k_sims=4),
+        H0=H0,
+    )
+    assert flag == 0 and H["sim_ended"].sum() == 4 + 10
+    assert "no work is running" not in caplog.text  # ended by sim_max, not by running dry
+    (periodic,) = tmp_path.glob("h0_after_sim_*.npy")
+    count = int(periodic.stem.rsplit("_", 1)[1])
+    assert count >= 8 and np.load(periodic)["sim_ended"].sum() == 4 + count
