@@ -219,6 +219,9 @@ def scale(args: argparse.Namespace) -> None:
     )
     if big:
         big["end_vs_10k"] = round(big["rate_last_10k"] / big["rate_first_10k"], 3)
+        big["typical_end_vs_10k"] = round(
+            big["typical_rate_last_10k"] / big["typical_rate_first_10k"], 3
+        )
         big["memory_bound_mb"] = round(2 * big["history_mb"] + 100, 1)
     print(json.dumps({"scale": "evaluations", **(big or {"failed": True})}), flush=True)
     sleepy = run_json(
