@@ -53,7 +53,7 @@ class Spinner:
         found = ready(0)
         if timeout == 0:
             return found
-        deadline = start + self.budget
+        deadline = start + (self.budget if timeout is None else min(self.budget, timeout))
         while not found and time.perf_counter() < deadline:
             os.sched_yield()
             found = ready(0)

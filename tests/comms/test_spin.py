@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+
+from libens.comms import spin
 from libens.comms.spin import LONG_SPIN, SHORT_SPIN, Spinner
 
 
@@ -46,3 +49,14 @@ def test_a_zero_timeout_polls_once_and_leaves_the_budget_alone():
     before = spinner.typical
     assert spinner.wait(lambda s: calls.append(s) or [], timeout=0) == []
     assert calls == [0] and spinner.typical == before
+
+
+def test_a_timeout_shorter_than_the_budget_ends_the_wait_in_time(monkeypatch):
+    clock = itertools.count(0.0, 5e-5)  # each look at the clock: 50 us later
+    monkeypatch.setattr(spin.time, "perf_counter", lambda: next(clock))
+    spinner = Spinner()
+    for _ in range(20):
+        spinner.record(2e-4)  # a 2 ms budget
+    calls: list[float | None] = []
+    assert spinner.wait(lambda s: calls.append(s) or [], timeout=1e-4) == []
+    assert len(calls) == 3 and calls[-1] == 0.0  # 100 us of polls, not 2 ms (40 polls)
