@@ -30,9 +30,9 @@ class Spinner:
     __slots__ = ("typical",)
 
     def __init__(self) -> None:
-        # short until waits have been short: a fresh end (one of hundreds of workers
-        # starting up) must not burn CPU on a hunch
-        self.typical = LONG_SPIN
+        # long until waits are long: a budget measured only from short polls would see every
+        # wait inflated by the wake-up it failed to avoid, and might never spin long again
+        self.typical = 0.0
 
     @property
     def budget(self) -> float:

@@ -10,13 +10,13 @@ from libens.comms.spin import LONG_SPIN, SHORT_SPIN, Spinner
 
 def test_budget_is_long_while_messages_come_close_together_and_short_once_they_do_not():
     spinner = Spinner()
-    assert spinner.budget == SHORT_SPIN  # no evidence yet
-    for _ in range(20):
-        spinner.record(2e-4)  # a persistent generator's quick round trips
     assert spinner.budget == LONG_SPIN
     for _ in range(20):
         spinner.record(0.05)  # simulations of 50 ms: polling would only burn CPU
     assert spinner.budget == SHORT_SPIN
+    for _ in range(20):
+        spinner.record(2e-4)  # a persistent generator's quick round trips
+    assert spinner.budget == LONG_SPIN
 
 
 def test_one_stall_does_not_end_spinning():
@@ -34,7 +34,9 @@ def test_wait_polls_then_blocks_with_what_is_left_of_the_timeout():
         calls.append(seconds)
         return ["message"] if seconds != 0 else []
 
-    spinner = Spinner()  # a short budget keeps the test quick
+    spinner = Spinner()
+    for _ in range(4):
+        spinner.record(1.0)  # a short budget keeps the test quick
     assert spinner.wait(ready, timeout=10.0) == ["message"]
     assert calls[0] == 0 and all(c == 0 for c in calls[:-1])
     assert calls[-1] is not None and 9.0 < calls[-1] <= 10.0
