@@ -428,7 +428,8 @@ class Manager:
         if self.cost_reached():
             return 0
         sim_max = self.sim_max
-        started = self.hist.sim_started_count - self.sim_ended_offset  # H0's count as both
+        # this run's starts only: H0's evaluated rows count as started (and ended)
+        started = self.hist.sim_started_count - self.sim_ended_offset
         return None if sim_max is None else max(0, sim_max - started)
 
     def cost_reached(self) -> bool:
