@@ -220,6 +220,7 @@ def _sorted_lists(value: Any) -> Any:
 def _comms_options(libE: LibeSpecs) -> dict[str, Any]:
     return {
         "start_method": libE.start_method,
+        "threads_on_one_cpu": libE.threads_on_one_cpu,
         "mpi_comm": libE.mpi_comm,
         "ip": libE.ip,
         "port": libE.port,

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from libens.comms.affinity import user_code
 from libens.comms.base import Channel
 from libens.errors import ChannelClosed
 from libens.messages import (
@@ -106,9 +107,11 @@ class Worker:
         persis_info = held = self.persis_info
         started = time.time()
         if libE_info.pop("split_rows", False):
-            return self._run_per_row(work, rows, persis_info, libE_info, started)
+            with user_code:
+                return self._run_per_row(work, rows, persis_info, libE_info, started)
         try:
-            H_o, persis_info, status = func(rows, persis_info, specs, libE_info)
+            with user_code:
+                H_o, persis_info, status = func(rows, persis_info, specs, libE_info)
             self.persis_info = persis_info
             if is_sim and not work.persistent:
                 check_sim_output(H_o, len(rows), self.sim_out_types, func.name)

@@ -9,6 +9,7 @@ import queue
 from abc import abstractmethod
 from typing import Any
 
+from libens.comms.affinity import waiting
 from libens.comms.base import Channel
 from libens.errors import ChannelClosed, ChannelTimeout
 
@@ -68,7 +69,8 @@ class InboxChannel(Channel):
             msg = self._peeked.pop()
         else:
             try:
-                msg = self.inbox.get(timeout=timeout)
+                with waiting:  # a generator in user code waits on the pool's CPU
+                    msg = self.inbox.get(timeout=timeout)
             except queue.Empty:
                 raise ChannelTimeout(f"no message within {timeout} s") from None
         if msg is CLOSED:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from libens.comms.affinity import user_code
 from libens.gens.driver import DONE, GestSession
 from libens.messages import (
     EVAL_GEN_TAG,
@@ -47,12 +48,13 @@ class InlineGenerator:
         assert self.setup is not None
         gen_specs = self.setup.gen_specs
         try:
-            if self.session is None:
-                self.started = time.time()
-                self.session = GestSession(gen_specs, self.setup.options, len(ids))
-                step = self.session.start(rows, ids, self.worker_id)
-            else:
-                step = self.session.feed(rows, ids, stopping)
+            with user_code:  # the generator's own code gets all the process's CPUs
+                if self.session is None:
+                    self.started = time.time()
+                    self.session = GestSession(gen_specs, self.setup.options, len(ids))
+                    step = self.session.start(rows, ids, self.worker_id)
+                else:
+                    step = self.session.feed(rows, ids, stopping)
         except Exception as e:
             reply = WorkerFailed.from_exception(EVAL_GEN_TAG, "gest_api_gen_f", e, ids)
             self._finalize()
@@ -74,4 +76,5 @@ class InlineGenerator:
 
     def _finalize(self) -> None:
         if self.session is not None:
-            self.session.finalize()
+            with user_code:
+                self.session.finalize()
