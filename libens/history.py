@@ -36,11 +36,12 @@ RESERVED_NAMES = frozenset(name for name, _ in RESERVED_FIELDS)
 _UNSET_TIMES = ("sim_started_time", "sim_ended_time", "gen_informed_time")
 
 IdArray = npt.NDArray[np.int64]
+_INT64 = np.dtype(np.int64)
 
 
 def as_ids(rows: Iterable[int] | npt.ArrayLike) -> IdArray:
     """Row ids as a 1-d int64 array (an array that already is one passes through)."""
-    if type(rows) is np.ndarray and rows.dtype == np.int64 and rows.ndim == 1:
+    if type(rows) is np.ndarray and rows.dtype is _INT64 and rows.ndim == 1:
         return rows
     if isinstance(rows, range):
         return np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)

@@ -464,7 +464,7 @@ class Manager:
         return len(out) == 3 and bool(out[2])
 
     def _send_work(self, wid: int, order: dict) -> None:
-        workers = self.workers
+        workers, hist = self.workers, self.hist
         if wid not in workers.slot:
             raise LibensError(f"allocation function gave work to unknown worker {wid}")
         tag = int(order["tag"])
@@ -472,7 +472,7 @@ class Manager:
         ids = as_ids(info.get("H_rows", ()))
         persistent = bool(info.get("persistent", False))
         active_recv = bool(info.get("active_recv", False))
-        extra = {k: v for k, v in info.items() if k not in _ORDER_KEYS} or None
+        extra = None if info.keys() <= _ORDER_KEYS else _extra_info(info)
         persis_state = workers.persis[wid]
         if workers.active[wid] and not (workers.recv[wid] or (persistent and persis_state == tag)):
             raise LibensError(f"allocation function gave work to busy worker {wid}")
@@ -482,15 +482,8 @@ class Manager:
                 ids = ids[:budget]
             if not len(ids):
                 return
-        fields = order.get("H_fields") or []
-        col = self.hist.col
-        missing = [f for f in fields if f not in col]
-        if missing:
-            raise LibensError(
-                f"work for worker {wid} asks for fields {missing} that the history "
-                "does not have; declare them in gen_specs.outputs or sim_specs.outputs"
-            )
-        rows = self.hist.rows(fields, ids) if fields and len(ids) else None
+        fields = order.get("H_fields")
+        rows = self._rows(wid, fields, ids) if fields and len(ids) else None
         now = time.time()
         pi = order.get("persis_info")
         if persistent and persis_state or pi is self._held_persis_info.get(wid):
@@ -499,15 +492,28 @@ class Manager:
             self._held_persis_info[wid] = pi
         self.pool.send(wid, Work(tag, rows, ids, pi, persistent, active_recv, extra))
         if tag == EVAL_SIM_TAG:
-            self.hist.mark_started(ids, wid, now)
+            hist.mark_started(ids, wid, now)
             self._running[wid] = ids
         else:
             if len(ids):
-                self.hist.mark_informed(ids, now)
+                hist.mark_informed(ids, now)
             workers.gen_started_col[workers.slot[wid]] = now
         workers.set_active(wid, tag)
         if persistent:
             workers.set_persistent(wid, tag, active_recv)
+
+    def _rows(self, wid: int, fields: list[str], ids: np.ndarray) -> np.ndarray:
+        """The rows a work order carries; a field the history lacks is the policy's error."""
+        try:
+            return self.hist.rows(fields, ids)
+        except KeyError:
+            missing = [f for f in fields if f not in self.hist.col]
+            if not missing:
+                raise
+            raise LibensError(
+                f"work for worker {wid} asks for fields {missing} that the history "
+                "does not have; declare them in gen_specs.outputs or sim_specs.outputs"
+            ) from None
 
     # --- exit ---------------------------------------------------------------------------
 
@@ -597,6 +603,11 @@ class Manager:
                 self._stop_workers(timeout=1.0, collect=False)
             finally:
                 self.outputs.close()
+
+
+def _extra_info(info: dict) -> dict[str, Any] | None:
+    """What a work order's ``libE_info`` holds besides what ``Work`` carries itself."""
+    return {k: v for k, v in info.items() if k not in _ORDER_KEYS} or None
 
 
 def _protected_copy(H: np.ndarray) -> dict[str, np.ndarray]:

@@ -19,6 +19,7 @@ from libens import (
     libE,
 )
 from libens.errors import RemoteTraceback
+from libens.messages import EVAL_SIM_TAG
 
 GEN = GenSpecs(gen_f=uf.batch_gen, outputs=[("x", float, 2)], user={"gen_batch_size": 4})
 
@@ -114,3 +115,31 @@ def test_safe_mode_catches_a_policy_that_writes_reserved_fields():
             alloc_specs=AllocSpecs(alloc_f=uf.meddling_alloc),
             libE_specs=specs("threads", safe_mode=True, disable_log_files=True),
         )
+
+
+def _asks_for_a_field_H_lacks(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info):
+    from libens.alloc import give_sim_work_first
+
+    Work, persis_info = give_sim_work_first(
+        W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info
+    )
+    for order in Work.values():
+        if order["tag"] == EVAL_SIM_TAG and H["sim_ended"].sum() >= 4:
+            order["H_fields"] = ["x", "nope"]
+    return Work, persis_info
+
+
+def test_a_policy_asking_for_a_field_the_history_lacks_names_it_and_keeps_the_rows(tmp_path):
+    from libens import AllocSpecs, LibensError
+
+    sim = SimSpecs(sim_f=uf.sphere, inputs=["x"], outputs=[("f", float)])
+    with pytest.raises(LibensError, match=r"asks for fields \['nope'\].*declare them"):
+        libE(
+            sim,
+            GEN,
+            ExitCriteria(sim_max=40),
+            alloc_specs=AllocSpecs(alloc_f=_asks_for_a_field_H_lacks),
+            libE_specs=specs("threads"),
+        )
+    H = np.load(tmp_path / "libE_history_at_abort.npy")
+    assert H["sim_ended"].sum() >= 4 and np.all(H["f"][H["sim_ended"]] > 0)

@@ -49,6 +49,10 @@ class PolicyOptions:
 
     alloc_specs: Any
     gen_specs: Any
+    sim_specs: Any
+    sim_in: list[str]
+    gen_in: list[str]
+    persis_in: list[str]
     active_recv: bool
     num_active_gens: int
     async_return: bool
@@ -56,18 +60,25 @@ class PolicyOptions:
     same_priority_batch: bool
 
     @classmethod
-    def of(cls, alloc_specs: Any, gen_specs: Any, libE_info: dict) -> PolicyOptions:
+    def of(
+        cls, sim_specs: Any, gen_specs: Any, alloc_specs: Any, libE_info: dict
+    ) -> PolicyOptions:
         cached = libE_info.get("policy_options")
         if (
             isinstance(cached, cls)
             and cached.alloc_specs is alloc_specs
             and cached.gen_specs is gen_specs
+            and cached.sim_specs is sim_specs
         ):
             return cached
         batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
         options = cls(
             alloc_specs,
             gen_specs,
+            sim_specs,
+            sim_in=sim_specs["in"],
+            gen_in=(gen_specs.get("in") or []) if gen_specs is not None else [],
+            persis_in=(gen_specs.get("persis_in") or []) if gen_specs is not None else [],
             active_recv=bool(_opt(alloc_specs, gen_specs, "active_recv_gen", False)),
             num_active_gens=int(_opt(alloc_specs, gen_specs, "num_active_gens", 1)),
             async_return=bool(_opt(alloc_specs, gen_specs, "async_return", False)),
@@ -96,16 +107,16 @@ def give_sim_work_first(
     if _nothing_to_do(libE_info):
         return {}, persis_info
     support = AllocSupport(W, persis_info=persis_info, libE_info=libE_info)
-    options = PolicyOptions.of(alloc_specs, gen_specs, libE_info)
+    options = PolicyOptions.of(sim_specs, gen_specs, alloc_specs, libE_info)
     gen_count = support.count_gens()
     Work: dict[int, dict] = {}
     for wid in support.avail_worker_ids():
         ids = support.take_points(H, options.same_priority_batch)
         if len(ids):
-            Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
+            Work[wid] = support.sim_work(wid, H, options.sim_in, ids, persis_info.get(wid))
         elif gen_specs is not None and gen_count < options.num_active_gens:
             rows = _gen_rows(gen_specs, H)
-            Work[wid] = support.gen_work(wid, gen_specs["in"], rows, persis_info.get(wid))
+            Work[wid] = support.gen_work(wid, options.gen_in, rows, persis_info.get(wid))
             gen_count += 1
         else:
             break
@@ -139,7 +150,7 @@ def _persistent(
     gen_count = support.count_persis_gens()
     if gen_count < persis_info.get("num_gens_started", 0):
         return Work, persis_info, 1
-    options = PolicyOptions.of(alloc_specs, gen_specs, libE_info)
+    options = PolicyOptions.of(sim_specs, gen_specs, alloc_specs, libE_info)
     active_recv = options.active_recv
     room = options.num_active_gens - gen_count
     async_return = options.async_return and (
@@ -151,7 +162,7 @@ def _persistent(
             if len(ids) and (async_return or support.outstanding(wid) == 0):
                 Work[wid] = support.gen_work(
                     wid,
-                    gen_specs["persis_in"],
+                    options.persis_in,
                     ids,
                     persis_info.get(wid),
                     persistent=True,
@@ -168,7 +179,7 @@ def _persistent(
             ids = support.take_points(H, options.same_priority_batch)
             if not len(ids):
                 break
-            Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
+            Work[wid] = support.sim_work(wid, H, options.sim_in, ids, persis_info.get(wid))
     if room > 0 and not support.pending_left():
         _start_persistent_gens(support, Work, H, gen_specs, persis_info, active_recv, room)
     return Work, persis_info, 0

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from libens.gens.base import BuiltinGenerator
+from libens.gens.sampling import uniform
 
 
 class UniformSample(BuiltinGenerator):
@@ -34,7 +35,7 @@ class UniformSample(BuiltinGenerator):
                     v = vals[int(self.rng.integers(len(vals)))]
                     p[name] = v.item() if isinstance(v, np.generic) else v
                 else:
-                    p[name] = float(self.rng.uniform(*var.domain))
+                    p[name] = float(uniform(self.rng, *var.domain))
             p.update(self.constants)
             out.append(p)
         return out

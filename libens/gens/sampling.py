@@ -6,13 +6,22 @@ from typing import Any
 
 import numpy as np
 
+from libens.errors import SpecError
 from libens.gens.persistent import STOP_TAGS, PersistentSupport
 from libens.messages import EVAL_GEN_TAG, FINISHED_PERSISTENT_GEN_TAG
 
 
 def _bounds(user: dict) -> tuple[np.ndarray, np.ndarray]:
     lb, ub = np.asarray(user["lb"], dtype=float), np.asarray(user["ub"], dtype=float)
+    if not (np.isfinite(lb).all() and np.isfinite(ub).all()):
+        raise SpecError(f"gen_specs.user lb {lb} and ub {ub} must be finite numbers")
     return lb, ub
+
+
+def uniform(rng: np.random.Generator, low: Any, high: Any, size: Any = None) -> Any:
+    """``rng.uniform(low, high, size)``: the same numbers, without NumPy's checks of the
+    bounds on every call (7 of the 10 us a persistent sampler spends per batch)."""
+    return low + (high - low) * rng.random(size)
 
 
 def _rng(persis_info: dict) -> np.random.Generator:
@@ -27,7 +36,7 @@ def uniform_random_sample(H: Any, persis_info: dict, gen_specs: Any, libE_info: 
     lb, ub = _bounds(user)
     b = user.get("gen_batch_size", 1)
     H_o = np.zeros(b, dtype=gen_specs["out"])
-    H_o["x"] = _rng(persis_info).uniform(lb, ub, (b, len(lb)))
+    H_o["x"] = uniform(_rng(persis_info), lb, ub, (b, len(lb)))
     return H_o, persis_info
 
 
@@ -58,12 +67,13 @@ def persistent_uniform(H: Any, persis_info: dict, gen_specs: Any, libE_info: dic
     )
     rng = _rng(persis_info)
     ps = PersistentSupport(libE_info, EVAL_GEN_TAG)
+    out = np.dtype(gen_specs["out"])  # once: building a dtype costs more than the draws
+    fixed_size = gen_specs.get("batch_size")
     tag = None
-    H_o = None
     while tag not in STOP_TAGS:
-        H_o = np.zeros(b, dtype=gen_specs["out"])
-        H_o["x"] = rng.uniform(lb, ub, (b, len(lb)))
+        H_o = np.zeros(b, dtype=out)
+        H_o["x"] = uniform(rng, lb, ub, (b, len(lb)))
         tag, _, calc_in = ps.send_recv(H_o)
         if calc_in is not None and len(calc_in):
-            b = gen_specs.get("batch_size") or len(calc_in)
+            b = fixed_size or len(calc_in)
     return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
