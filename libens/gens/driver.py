@@ -95,6 +95,7 @@ class GestDriver:
         self.returns_id = bool(getattr(self.gen, "returns_id", False))
         self.out_dtype = np.dtype([tuple(f) for f in gen_specs.outputs])
         self.ingest_names = [n for n in gen_specs.persis_in if n != "sim_failed"]
+        self._names: dict[np.dtype, list[str]] = {}  # ingest_names present, per rows dtype
         self.constants = {k: to_python(c.value) for k, c in self.vocs.constants.items()}
         self.sim_workers = max(1, sim_workers)
         self.outstanding = 0
@@ -169,14 +170,22 @@ class GestDriver:
         keep = self._usable(rows)
         if ids is not None:
             ids = np.asarray(ids)
-            if self.ingested:
-                keep &= np.array([i not in self.ingested for i in ids.tolist()], dtype=bool)
-            self.ingested.update(ids[keep].tolist())
-        names = [n for n in self.ingest_names if n in rows.dtype.names]
-        results = rows_as_dicts(rows if keep.all() else rows[keep], names)
-        for r in results:
-            if not self.returns_id or r.get("_id") == -1:
-                r.pop("_id", None)
+            if self.restored is not None and self.restored.ingested:
+                fresh = [i not in self.restored.ingested for i in ids.tolist()]
+                keep = np.logical_and(keep, fresh) if keep is not None else np.array(fresh)
+            self.ingested.update((ids if keep is None else ids[keep]).tolist())
+        if keep is not None:
+            rows = rows[keep]
+        names = self._names.get(rows.dtype)
+        if names is None:
+            names = self._names[rows.dtype] = [
+                n for n in self.ingest_names if n in rows.dtype.names
+            ]
+        results = rows_as_dicts(rows, names)
+        if "_id" in names:
+            for r in results:
+                if not self.returns_id or r["_id"] == -1:
+                    del r["_id"]
         if results:
             try:
                 self.gen.ingest(results)
@@ -184,17 +193,21 @@ class GestDriver:
                 raise GeneratorError(
                     f"{self.name}.ingest({len(results)} results) raised {type(e).__name__}: {e}"
                 ) from e
-        return len(rows)
+        return len(rows) if keep is None else len(keep)
 
-    def _usable(self, rows: np.ndarray) -> np.ndarray:
+    def _usable(self, rows: np.ndarray) -> np.ndarray | None:
+        """Which rows to give the generator (None: all); with ``failed_results="nan"`` failed
+        rows are given with NaN outputs."""
         if "sim_failed" not in rows.dtype.names:
-            return np.ones(len(rows), bool)
+            return None
         failed = rows["sim_failed"]
+        if not failed.any():
+            return None
         if self.specs.failed_results == "nan":
             for name in self.vocs.output_names:
                 if name in rows.dtype.names and rows.dtype[name].kind == "f":
                     rows[name][failed] = np.nan
-            return np.ones(len(rows), bool)
+            return None
         return ~failed
 
     def first_batch_size(self) -> int:

@@ -19,23 +19,24 @@ class UniformSample(BuiltinGenerator):
 
     def __init__(self, vocs: Any, seed: int | None = None) -> None:
         super().__init__(vocs, seed)
-        self._choices = {
-            n: sorted(v.values, key=str)
+        # per variable: (name, values of a discrete one or None, bounds of a continuous one)
+        self._draws = [
+            (n, None, float(v.domain[0]), float(v.domain[1]))
+            if hasattr(v, "domain")
+            else (n, sorted(v.values, key=str), 0.0, 0.0)
             for n, v in vocs.variables.items()
-            if not hasattr(v, "domain")
-        }
+        ]
 
     def suggest(self, num_points: int | None) -> list[dict]:
-        out = []
+        rng, out = self.rng, []
         for _ in range(num_points or 1):
             p: dict[str, Any] = {}
-            for name, var in self.vocs.variables.items():
-                if name in self._choices:
-                    vals = self._choices[name]
-                    v = vals[int(self.rng.integers(len(vals)))]
-                    p[name] = v.item() if isinstance(v, np.generic) else v
+            for name, values, low, high in self._draws:
+                if values is None:
+                    p[name] = uniform(rng, low, high)
                 else:
-                    p[name] = float(uniform(self.rng, *var.domain))
+                    v = values[int(rng.integers(len(values)))]
+                    p[name] = v.item() if isinstance(v, np.generic) else v
             p.update(self.constants)
             out.append(p)
         return out
