@@ -158,8 +158,10 @@ def _persistent(
     )
     if gen_count:
         for wid in support.avail_gen_worker_ids(persistent=EVAL_GEN_TAG, active_recv=active_recv):
+            if not (async_return or support.outstanding(wid) == 0):
+                continue  # batch return: not before the whole batch is back
             ids = support.uninformed_ids(wid)
-            if len(ids) and (async_return or support.outstanding(wid) == 0):
+            if len(ids):
                 Work[wid] = support.gen_work(
                     wid,
                     options.persis_in,

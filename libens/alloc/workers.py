@@ -135,24 +135,14 @@ class WorkerTable:
     ) -> list[int]:
         """Same filter as AllocSupport.avail_worker_ids, over idle workers only."""
         pool = [w for w, r in self.recv.items() if r] if active_recv else sorted(self.idle)
-        out = []
-        for w in pool:
-            if persistent is not None and self.persis[w] != persistent:
-                continue
-            if (
-                zero_resource_workers is not None
-                and self.zrw
-                and (w in self.zrw) != zero_resource_workers
-            ):
-                continue
-            if (
-                gen_workers is not None
-                and self.gen_ok is not None
-                and (w in self.gen_ok) != gen_workers
-            ):
-                continue
-            out.append(w)
-        return out
+        if persistent is not None:
+            persis = self.persis
+            pool = [w for w in pool if persis[w] == persistent]
+        if zero_resource_workers is not None and self.zrw:
+            pool = [w for w in pool if (w in self.zrw) == zero_resource_workers]
+        if gen_workers is not None and self.gen_ok is not None:
+            pool = [w for w in pool if (w in self.gen_ok) == gen_workers]
+        return pool
 
 
 def _recount(counts: dict[int, int], was: int, now: int) -> None:
