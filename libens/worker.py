@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from libens.comms.affinity import user_code
+from libens.comms.affinity import gen_code, sim_code
 from libens.comms.base import Channel
 from libens.errors import ChannelClosed
 from libens.messages import (
@@ -107,10 +107,10 @@ class Worker:
         persis_info = held = self.persis_info
         started = time.time()
         if libE_info.pop("split_rows", False):
-            with user_code:
+            with sim_code:
                 return self._run_per_row(work, rows, persis_info, libE_info, started)
         try:
-            with user_code:
+            with sim_code if is_sim else gen_code:
                 H_o, persis_info, status = func(rows, persis_info, specs, libE_info)
             self.persis_info = persis_info
             if is_sim and not work.persistent:

@@ -1,29 +1,39 @@
-"""One CPU for the framework code of a thread-comms ensemble; all CPUs for user code.
+"""One CPU for the threads of a thread-comms ensemble, while their hand-overs dominate.
 
 Threads of one process take turns holding the GIL, and each message between them is a
 hand-over. When the two threads sit on different CPUs, every hand-over wakes a CPU that was
 idle and moves Python's objects from one CPU cache to the other: a round trip between two
 threads costs about 22 us on our 2-core VM, 3-7 us when they share one CPU. So thread comms
 keep the manager loop and the workers' message handling on one CPU (the one the manager ran on
-when the pool opened). User functions run with the CPUs the process had: a sim_f that starts
-an MPI application, or a generator that starts BLAS threads, passes the full set on.
+when the pool opened).
 
-Placement is per thread (Linux ``sched_setaffinity`` on the calling thread) and changes only
-at the edges: a thread leaves its CPU when it enters user code and comes back when it waits
-for a message (a persistent generator waits inside user code) or when the user code returns.
+User code is where that could hurt: a sim_f that starts an MPI application, or a generator
+that starts BLAS threads, passes its CPUs on to them. So each thread times its stretches of
+user code (a sim_f call; a persistent generator's work between two waits for results): a
+stretch runs on all the process's CPUs unless the thread's recent stretches were tiny
+(``TINY_STRETCH``: too short to start a process or to gain from another CPU), in which case
+leaving the CPU and coming back would cost more than the stretch. A thread's first stretch
+always gets all CPUs.
+
+Placement is per thread (Linux ``sched_setaffinity`` on the calling thread); a thread no pool
+placed (processes, MPI ranks, a user's own threads) is never touched.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from types import TracebackType
 
-_local = threading.local()  # .placement, .pinned, .before: see CorePlacement.join
+TINY_STRETCH = 1e-4  # s: user code shorter than this (on average) stays on the pool's CPU
+_WEIGHT = 0.25  # of the newest stretch in the running average
+
+_local = threading.local()  # .state: the calling thread's _ThreadState, if a pool placed it
 
 
 class CorePlacement:
-    """The CPU the framework threads of one pool share, and the CPUs user code gets back."""
+    """The CPU the threads of one pool share, and the CPUs user code gets back."""
 
     def __init__(self, home: int, everywhere: set[int]) -> None:
         self.home = {home}
@@ -42,48 +52,96 @@ class CorePlacement:
         return cls(cpu, everywhere)
 
     def join(self) -> None:
-        """The calling thread runs framework code of this pool from now on."""
-        _local.placement = self
-        _local.pinned = False
-        _local.before = []  # placements to restore when the edges entered are left
-        _pin(True)
+        """The calling thread runs this pool's code from now on (on the pool's CPU)."""
+        _local.state = state = _ThreadState(self)
+        state.pin(True)
 
     def leave(self) -> None:
         """The calling thread is done with this pool: all CPUs again, no more placement."""
-        if getattr(_local, "placement", None) is self:
-            _pin(False)
-            _local.placement = None
+        state = getattr(_local, "state", None)
+        if state is not None and state.placement is self:
+            state.pin(False)
+            _local.state = None
 
 
-def _pin(on: bool) -> None:
-    placement: CorePlacement | None = getattr(_local, "placement", None)
-    if placement is None or _local.pinned == on:
-        return
-    os.sched_setaffinity(0, placement.home if on else placement.everywhere)
-    _local.pinned = on
+class _ThreadState:
+    """Where one placed thread is, and how long its recent stretches of user code took (per
+    kind of user function: a worker may run both a generator and simulations)."""
+
+    def __init__(self, placement: CorePlacement) -> None:
+        self.placement = placement
+        self.pinned = False
+        self.before: list[bool] = []  # placements to restore when the edges entered end
+        self.kinds: list[str] = []  # kinds of the user code entered and not left
+        self.since = 0.0  # start of the current stretch of user code
+        self.average: dict[str, float] = {}  # of recent stretches per kind, seconds
+
+    def pin(self, on: bool) -> None:
+        if self.pinned != on:
+            os.sched_setaffinity(0, self.placement.home if on else self.placement.everywhere)
+            self.pinned = on
+
+    def start_stretch(self, now: float) -> None:
+        self.since = now
+        self.pin(self.average.get(self.kinds[-1], TINY_STRETCH) < TINY_STRETCH)
+
+    def end_stretch(self, now: float) -> None:
+        took, kind = now - self.since, self.kinds[-1]
+        average = self.average.get(kind)
+        self.average[kind] = took if average is None else average + _WEIGHT * (took - average)
 
 
-class _Edge:
-    """A context manager that sets the calling thread's placement for a stretch of code and
-    restores it after; a no-op in threads no pool placed (processes, ranks, plain threads)."""
+class UserCode:
+    """``with sim_code:`` / ``with gen_code:`` around a call of a user function."""
 
-    def __init__(self, pinned: bool) -> None:
-        self.pinned = pinned
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
 
     def __enter__(self) -> None:
-        if getattr(_local, "placement", None) is not None:
-            _local.before.append(_local.pinned)
-            _pin(self.pinned)
+        state = getattr(_local, "state", None)
+        if state is not None:
+            state.before.append(state.pinned)
+            state.kinds.append(self.kind)
+            state.start_stretch(time.perf_counter())
 
     def __exit__(
         self, kind: type | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if getattr(_local, "placement", None) is not None:
-            _pin(_local.before.pop())
+        state = getattr(_local, "state", None)
+        if state is not None:
+            state.end_stretch(time.perf_counter())
+            state.kinds.pop()
+            state.pin(state.before.pop())
 
 
-user_code = _Edge(pinned=False)  # ``with user_code:`` around calls of user functions
-waiting = _Edge(pinned=True)  # ``with waiting:`` around a blocking receive
+class _Waiting:
+    """``with waiting:`` around a blocking receive: on the pool's CPU, so the message's
+    sender wakes this thread there; inside user code (a persistent generator waiting for
+    results) it ends one stretch of user code and starts the next."""
+
+    def __enter__(self) -> None:
+        state = getattr(_local, "state", None)
+        if state is not None:
+            if state.kinds:
+                state.end_stretch(time.perf_counter())
+            state.before.append(state.pinned)
+            state.pin(True)
+
+    def __exit__(
+        self, kind: type | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        state = getattr(_local, "state", None)
+        if state is not None:
+            was = state.before.pop()
+            if state.kinds:
+                state.start_stretch(time.perf_counter())
+            else:
+                state.pin(was)
+
+
+sim_code = UserCode("sim")
+gen_code = UserCode("gen")
+waiting = _Waiting()
 
 
 def _current_cpu() -> int:

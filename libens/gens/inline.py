@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from libens.comms.affinity import user_code
+from libens.comms.affinity import gen_code
 from libens.gens.driver import DONE, GestSession
 from libens.messages import (
     EVAL_GEN_TAG,
@@ -48,7 +48,7 @@ class InlineGenerator:
         assert self.setup is not None
         gen_specs = self.setup.gen_specs
         try:
-            with user_code:  # the generator's own code gets all the process's CPUs
+            with gen_code:  # the generator's own code gets all the process's CPUs
                 if self.session is None:
                     self.started = time.time()
                     self.session = GestSession(gen_specs, self.setup.options, len(ids))
@@ -76,5 +76,5 @@ class InlineGenerator:
 
     def _finalize(self) -> None:
         if self.session is not None:
-            with user_code:
+            with gen_code:
                 self.session.finalize()

@@ -1,17 +1,22 @@
-"""Thread comms keep libens' own code on one CPU and give user functions all of them
-(libens.comms.affinity). On a machine with a single allowed CPU nothing is pinned and the
-same assertions hold: "one CPU" and "all CPUs" are then the same set."""
+"""Thread comms keep their threads on one CPU while the hand-overs dominate, and give user
+code all the process's CPUs unless its recent stretches were tiny (libens.comms.affinity).
+On a machine with a single allowed CPU nothing is pinned and the same assertions hold:
+"one CPU" and "all CPUs" are then the same set."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from libens import libE
 from libens.alloc import give_sim_work_first
-from libens.comms.affinity import CorePlacement, user_code, waiting
+from libens.comms import affinity
+from libens.comms.affinity import TINY_STRETCH, CorePlacement, gen_code, sim_code, waiting
 from libens.gens.sampling import uniform_random_sample
 
 ALL = os.sched_getaffinity(0)
@@ -25,47 +30,87 @@ def _in_thread(f):
     return box["out"]
 
 
-def test_framework_code_on_one_cpu_user_code_on_all_and_a_wait_inside_user_code_back_on_one():
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(affinity, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    return now
+
+
+def test_user_code_gets_all_cpus_until_its_stretches_are_tiny_and_again_after_a_long_one(clock):
     def steps():
-        seen = [os.sched_getaffinity(0)]
         placement = CorePlacement.here()
         if placement is None:  # a single CPU: nothing to place
-            return [seen[0]] * 6, None
+            return None
         placement.join()
-        seen.append(os.sched_getaffinity(0))
-        with user_code:
-            seen.append(os.sched_getaffinity(0))
-            with waiting:  # a persistent generator waiting for results
-                seen.append(os.sched_getaffinity(0))
-            seen.append(os.sched_getaffinity(0))
-        seen.append(os.sched_getaffinity(0))
+        seen = [_cpus()]  # the pool's own code
+        for took in (TINY_STRETCH / 10, TINY_STRETCH / 10, 50 * TINY_STRETCH, 0.0):
+            with sim_code:
+                seen.append(_cpus())
+                clock[0] += took
+            seen.append(_cpus())
         placement.leave()
-        seen.append(os.sched_getaffinity(0))
-        return seen[1:], placement.home
+        seen.append(_cpus())
+        return seen
 
-    seen, home = _in_thread(steps)
-    home = home or ALL
-    assert len(home) == 1 and home <= ALL
-    assert seen == [home, ALL, home, ALL, home, ALL]
+    seen = _in_thread(steps)
+    n = len(ALL)
+    if seen is not None:
+        # first stretch: all CPUs (unknown); after tiny ones: stays; after a long one: all
+        assert seen == [1, n, 1, 1, 1, 1, 1, n, 1, n]
+
+
+def test_a_generator_waiting_inside_user_code_waits_on_the_pool_cpu(clock):
+    def steps():
+        placement = CorePlacement.here()
+        if placement is None:
+            return None
+        placement.join()
+        seen = []
+        with gen_code:  # a persistent generator: one call for the whole run
+            seen.append(_cpus())  # its first stretch
+            clock[0] += TINY_STRETCH / 10
+            for _ in range(2):
+                with waiting:
+                    seen.append(_cpus())
+                seen.append(_cpus())  # the next stretch, after tiny ones: stays
+                clock[0] += TINY_STRETCH / 10
+        seen.append(_cpus())
+        placement.leave()
+        return seen
+
+    seen = _in_thread(steps)
+    if seen is not None:
+        assert seen == [len(ALL), 1, 1, 1, 1, 1]
 
 
 def test_edges_do_nothing_in_a_thread_no_pool_placed():
     def steps():
-        with user_code, waiting:
+        with sim_code, waiting:
             inside = os.sched_getaffinity(0)
         return inside, os.sched_getaffinity(0)
 
     assert _in_thread(steps) == (ALL, ALL)
 
 
-def _observed_run(one_cpu: bool) -> tuple[np.ndarray, set[int], set[int]]:
-    manager_cpus: list[set[int]] = []
+def _tiny_sim(H, persis_info, sim_specs, libE_info):
+    out = np.zeros(len(H), dtype=[("f", float), ("ncpu", int)])
+    out["f"] = H["x"][:, 0]
+    out["ncpu"] = _cpus()
+    return out, persis_info
 
-    def sim_f(H, persis_info, sim_specs, libE_info):
-        out = np.zeros(len(H), dtype=[("f", float), ("ncpu", int)])
-        out["f"] = H["x"][:, 0]
-        out["ncpu"] = len(os.sched_getaffinity(0))
-        return out, persis_info
+
+def _slow_sim(H, persis_info, sim_specs, libE_info):
+    time.sleep(0.002)  # long enough to start a process: must see all CPUs
+    return _tiny_sim(H, persis_info, sim_specs, libE_info)
+
+
+def _observed_run(sim_f, n: int, one_cpu: bool = True) -> tuple[np.ndarray, set[int], set[int]]:
+    manager_cpus: list[set[int]] = []
 
     def alloc_f(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info):
         manager_cpus.append(os.sched_getaffinity(0))
@@ -77,35 +122,44 @@ def _observed_run(one_cpu: bool) -> tuple[np.ndarray, set[int], set[int]]:
             {
                 "gen_f": uniform_random_sample,
                 "out": [("x", float, (2,))],
-                "user": {"lb": np.zeros(2), "ub": np.ones(2), "gen_batch_size": 8},
+                "user": {"lb": np.zeros(2), "ub": np.ones(2), "gen_batch_size": 4},
             },
-            {"sim_max": 24},
+            {"sim_max": n},
             None,
             {"alloc_f": alloc_f},
             {
                 "comms": "threads",
-                "nworkers": 2,
+                "nworkers": 1,
                 "threads_on_one_cpu": one_cpu,
                 "save_H_on_completion": False,
+                "chunk_short_sims": False,
             },
         )
         assert flag == 0
         return H, os.sched_getaffinity(0)
 
     H, after = _in_thread(run)
-    return H, set.union(*manager_cpus), after
+    H = H[H["sim_ended"]]
+    return H[np.argsort(H["sim_started_time"])], set.union(*manager_cpus), after
 
 
-def test_a_threads_run_allocates_on_one_cpu_runs_user_functions_on_all_and_restores_the_caller():
-    H, manager_cpus, after = _observed_run(one_cpu=True)
-    assert H["sim_ended"].sum() == 24
-    assert set(H["ncpu"][H["sim_ended"]].tolist()) == {len(ALL)}
+def test_tiny_simulations_run_on_the_pool_cpu_after_the_first_and_the_caller_is_restored():
+    H, manager_cpus, after = _observed_run(_tiny_sim, 40)
+    assert len(H) == 40
+    assert H["ncpu"][0] == len(ALL)  # the first call: all CPUs
+    # then one CPU (a call that a busy machine stretches past TINY_STRETCH lets a few out)
+    assert np.mean(H["ncpu"][1:] == 1) >= 0.5
     assert len(manager_cpus) == 1
     assert after == ALL
 
 
+def test_longer_simulations_always_get_all_cpus():
+    H, manager_cpus, after = _observed_run(_slow_sim, 8)
+    assert set(H["ncpu"].tolist()) == {len(ALL)}
+    assert len(manager_cpus) == 1 and after == ALL
+
+
 def test_threads_on_one_cpu_false_leaves_placement_to_the_os():
-    H, manager_cpus, after = _observed_run(one_cpu=False)
-    assert set(H["ncpu"][H["sim_ended"]].tolist()) == {len(ALL)}
-    assert manager_cpus == ALL
-    assert after == ALL
+    H, manager_cpus, after = _observed_run(_tiny_sim, 12, one_cpu=False)
+    assert set(H["ncpu"].tolist()) == {len(ALL)}
+    assert manager_cpus == ALL and after == ALL
