@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from libens.comms.affinity import gen_code, sim_code
+from libens.comms.affinity import UserCode
 from libens.comms.base import Channel
 from libens.errors import ChannelClosed
 from libens.messages import (
@@ -55,6 +55,7 @@ class Worker:
         if gen_f is not None:
             self.funcs[EVAL_GEN_TAG] = UserFunction(gen_f, self.gen_specs.threaded)
         self.sim_out_types = declared_types(self.sim_specs.outputs) if self.sim_specs else {}
+        self.sim_code, self.gen_code = UserCode("sim"), UserCode("gen")  # see comms.affinity
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""
@@ -106,11 +107,14 @@ class Worker:
             self.persis_info = work.persis_info
         persis_info = held = self.persis_info
         started = time.time()
-        if libE_info.pop("split_rows", False):
-            with sim_code:
+        split = libE_info.pop("split_rows", False)
+        edge = self.sim_code if is_sim else self.gen_code
+        edge.calls = len(rows) if split else 1
+        if split:
+            with edge:
                 return self._run_per_row(work, rows, persis_info, libE_info, started)
         try:
-            with sim_code if is_sim else gen_code:
+            with edge:
                 H_o, persis_info, status = func(rows, persis_info, specs, libE_info)
             self.persis_info = persis_info
             if is_sim and not work.persistent:

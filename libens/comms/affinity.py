@@ -9,11 +9,11 @@ when the pool opened).
 
 User code is where that could hurt: a sim_f that starts an MPI application, or a generator
 that starts BLAS threads, passes its CPUs on to them. So each thread times its stretches of
-user code (a sim_f call; a persistent generator's work between two waits for results): a
-stretch runs on all the process's CPUs unless the thread's recent stretches were tiny
-(``TINY_STRETCH``: too short to start a process or to gain from another CPU), in which case
-leaving the CPU and coming back would cost more than the stretch. A thread's first stretch
-always gets all CPUs.
+user code (a sim_f call, or a chunk of calls counted per call; a persistent generator's work
+between two waits for results), per kind (sim, gen): a stretch runs on all the process's
+CPUs unless that kind's recent stretches averaged under ``TINY_STRETCH`` (too short to start
+a process), when leaving the CPU and coming back would cost more than the stretch itself.
+The first stretch of each kind always gets all CPUs.
 
 Placement is per thread (Linux ``sched_setaffinity`` on the calling thread); a thread no pool
 placed (processes, MPI ranks, a user's own threads) is never touched.
@@ -85,17 +85,20 @@ class _ThreadState:
         self.since = now
         self.pin(self.average.get(self.kinds[-1], TINY_STRETCH) < TINY_STRETCH)
 
-    def end_stretch(self, now: float) -> None:
-        took, kind = now - self.since, self.kinds[-1]
+    def end_stretch(self, now: float, calls: int = 1) -> None:
+        took, kind = (now - self.since) / max(calls, 1), self.kinds[-1]
         average = self.average.get(kind)
         self.average[kind] = took if average is None else average + _WEIGHT * (took - average)
 
 
 class UserCode:
-    """``with sim_code:`` / ``with gen_code:`` around a call of a user function."""
+    """``with edge:`` around the calls of a user function of one kind (``sim``, ``gen``). Set
+    ``calls`` first when the stretch holds several calls (a chunk of points): what counts
+    is the time per call. One instance per thread (``calls`` is the thread's own)."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        self.calls = 1
 
     def __enter__(self) -> None:
         state = getattr(_local, "state", None)
@@ -109,7 +112,7 @@ class UserCode:
     ) -> None:
         state = getattr(_local, "state", None)
         if state is not None:
-            state.end_stretch(time.perf_counter())
+            state.end_stretch(time.perf_counter(), self.calls)
             state.kinds.pop()
             state.pin(state.before.pop())
 
@@ -139,8 +142,6 @@ class _Waiting:
                 state.pin(was)
 
 
-sim_code = UserCode("sim")
-gen_code = UserCode("gen")
 waiting = _Waiting()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from libens.comms.affinity import gen_code
+from libens.comms.affinity import UserCode
 from libens.gens.driver import DONE, GestSession
 from libens.messages import (
     EVAL_GEN_TAG,
@@ -30,6 +30,7 @@ class InlineGenerator:
         self.setup: WorkerSetup | None = None
         self.session: GestSession | None = None
         self.started = 0.0
+        self.gen_code = UserCode("gen")  # the manager thread's edge into the generator
 
     def handle(self, msg: Any) -> list[Any]:
         if isinstance(msg, WorkerSetup):
@@ -48,7 +49,7 @@ class InlineGenerator:
         assert self.setup is not None
         gen_specs = self.setup.gen_specs
         try:
-            with gen_code:  # the generator's own code gets all the process's CPUs
+            with self.gen_code:  # user code: see comms.affinity
                 if self.session is None:
                     self.started = time.time()
                     self.session = GestSession(gen_specs, self.setup.options, len(ids))
@@ -76,5 +77,5 @@ class InlineGenerator:
 
     def _finalize(self) -> None:
         if self.session is not None:
-            with gen_code:
+            with self.gen_code:
                 self.session.finalize()

@@ -16,7 +16,7 @@ import pytest
 from libens import libE
 from libens.alloc import give_sim_work_first
 from libens.comms import affinity
-from libens.comms.affinity import TINY_STRETCH, CorePlacement, gen_code, sim_code, waiting
+from libens.comms.affinity import TINY_STRETCH, CorePlacement, UserCode, waiting
 from libens.gens.sampling import uniform_random_sample
 
 ALL = os.sched_getaffinity(0)
@@ -47,6 +47,7 @@ def test_user_code_gets_all_cpus_until_its_stretches_are_tiny_and_again_after_a_
         if placement is None:  # a single CPU: nothing to place
             return None
         placement.join()
+        sim_code = UserCode("sim")
         seen = [_cpus()]  # the pool's own code
         for took in (TINY_STRETCH / 10, TINY_STRETCH / 10, 50 * TINY_STRETCH, 0.0):
             with sim_code:
@@ -64,6 +65,26 @@ def test_user_code_gets_all_cpus_until_its_stretches_are_tiny_and_again_after_a_
         assert seen == [1, n, 1, 1, 1, 1, 1, n, 1, n]
 
 
+def test_a_chunk_of_calls_counts_by_its_time_per_call(clock):
+    def steps():
+        placement = CorePlacement.here()
+        if placement is None:
+            return None
+        placement.join()
+        chunk, seen = UserCode("sim"), []
+        chunk.calls = 10
+        for _ in range(2):
+            with chunk:
+                seen.append(_cpus())
+                clock[0] += 10 * TINY_STRETCH / 2  # ten calls of half the limit each
+        placement.leave()
+        return seen
+
+    seen = _in_thread(steps)
+    if seen is not None:
+        assert seen == [len(ALL), 1]
+
+
 def test_a_generator_waiting_inside_user_code_waits_on_the_pool_cpu(clock):
     def steps():
         placement = CorePlacement.here()
@@ -71,7 +92,7 @@ def test_a_generator_waiting_inside_user_code_waits_on_the_pool_cpu(clock):
             return None
         placement.join()
         seen = []
-        with gen_code:  # a persistent generator: one call for the whole run
+        with UserCode("gen"):  # a persistent generator: one call for the whole run
             seen.append(_cpus())  # its first stretch
             clock[0] += TINY_STRETCH / 10
             for _ in range(2):
@@ -90,7 +111,7 @@ def test_a_generator_waiting_inside_user_code_waits_on_the_pool_cpu(clock):
 
 def test_edges_do_nothing_in_a_thread_no_pool_placed():
     def steps():
-        with sim_code, waiting:
+        with UserCode("sim"), waiting:
             inside = os.sched_getaffinity(0)
         return inside, os.sched_getaffinity(0)
 
