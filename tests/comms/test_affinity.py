@@ -41,12 +41,24 @@ def clock(monkeypatch):
     return now
 
 
-def test_user_code_gets_all_cpus_until_its_stretches_are_tiny_and_again_after_a_long_one(clock):
-    def steps():
+def _placed(body):
+    """``body()`` in a new thread that joined a pool's placement (and leaves it after), with
+    the CPUs seen after leaving appended; None on a single-CPU machine (nothing to place)."""
+
+    def run():
         placement = CorePlacement.here()
-        if placement is None:  # a single CPU: nothing to place
+        if placement is None:
             return None
         placement.join()
+        seen = body()
+        placement.leave()
+        return [*seen, _cpus()]
+
+    return _in_thread(run)
+
+
+def test_user_code_gets_all_cpus_until_its_stretches_are_tiny_and_again_after_a_long_one(clock):
+    def body():
         sim_code = UserCode("sim")
         seen = [_cpus()]  # the pool's own code
         for took in (TINY_STRETCH / 10, TINY_STRETCH / 10, 50 * TINY_STRETCH, 0.0):
@@ -54,43 +66,31 @@ def test_user_code_gets_all_cpus_until_its_stretches_are_tiny_and_again_after_a_
                 seen.append(_cpus())
                 clock[0] += took
             seen.append(_cpus())
-        placement.leave()
-        seen.append(_cpus())
         return seen
 
-    seen = _in_thread(steps)
-    n = len(ALL)
+    seen, n = _placed(body), len(ALL)
     if seen is not None:
         # first stretch: all CPUs (unknown); after tiny ones: stays; after a long one: all
         assert seen == [1, n, 1, 1, 1, 1, 1, n, 1, n]
 
 
 def test_a_chunk_of_calls_counts_by_its_time_per_call(clock):
-    def steps():
-        placement = CorePlacement.here()
-        if placement is None:
-            return None
-        placement.join()
+    def body():
         chunk, seen = UserCode("sim"), []
         chunk.calls = 10
         for _ in range(2):
             with chunk:
                 seen.append(_cpus())
                 clock[0] += 10 * TINY_STRETCH / 2  # ten calls of half the limit each
-        placement.leave()
         return seen
 
-    seen = _in_thread(steps)
+    seen = _placed(body)
     if seen is not None:
-        assert seen == [len(ALL), 1]
+        assert seen == [len(ALL), 1, len(ALL)]
 
 
 def test_a_generator_waiting_inside_user_code_waits_on_the_pool_cpu(clock):
-    def steps():
-        placement = CorePlacement.here()
-        if placement is None:
-            return None
-        placement.join()
+    def body():
         seen = []
         with UserCode("gen"):  # a persistent generator: one call for the whole run
             seen.append(_cpus())  # its first stretch
@@ -101,12 +101,11 @@ def test_a_generator_waiting_inside_user_code_waits_on_the_pool_cpu(clock):
                 seen.append(_cpus())  # the next stretch, after tiny ones: stays
                 clock[0] += TINY_STRETCH / 10
         seen.append(_cpus())
-        placement.leave()
         return seen
 
-    seen = _in_thread(steps)
+    seen = _placed(body)
     if seen is not None:
-        assert seen == [len(ALL), 1, 1, 1, 1, 1]
+        assert seen == [len(ALL), 1, 1, 1, 1, 1, len(ALL)]
 
 
 def test_edges_do_nothing_in_a_thread_no_pool_placed():
