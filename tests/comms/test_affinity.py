@@ -131,9 +131,11 @@ def _slow_sim(H, persis_info, sim_specs, libE_info):
 
 def _observed_run(sim_f, n: int, one_cpu: bool = True) -> tuple[np.ndarray, set[int], set[int]]:
     manager_cpus: list[set[int]] = []
+    policies: set[int] = set()
 
     def alloc_f(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info):
         manager_cpus.append(os.sched_getaffinity(0))
+        policies.add(os.sched_getscheduler(0))
         return give_sim_work_first(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info)
 
     def run():
@@ -156,9 +158,11 @@ def _observed_run(sim_f, n: int, one_cpu: bool = True) -> tuple[np.ndarray, set[
             },
         )
         assert flag == 0
-        return H, os.sched_getaffinity(0)
+        return H, os.sched_getaffinity(0), os.sched_getscheduler(0)
 
-    H, after = _in_thread(run)
+    H, after, policy_after = _in_thread(run)
+    assert policy_after == os.SCHED_OTHER  # the caller's scheduling restored
+    assert policies == ({os.SCHED_BATCH} if one_cpu and len(ALL) > 1 else {os.SCHED_OTHER})
     H = H[H["sim_ended"]]
     return H[np.argsort(H["sim_started_time"])], set.union(*manager_cpus), after
 
