@@ -25,6 +25,7 @@ placed (processes, MPI ranks, a user's own threads) is never touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -62,8 +63,11 @@ class CorePlacement:
         if os.sched_getscheduler(0) == os.SCHED_OTHER:
             # a woken batch thread waits for the running one to block instead of preempting
             # it: the message it got cannot be handled before the sender lets the GIL go
-            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-            state.batch = True
+            try:
+                os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+                state.batch = True
+            except OSError:  # a sandbox that forbids it: placement alone still helps
+                pass
 
     def leave(self) -> None:
         """The calling thread is done with this pool: all CPUs again, no more placement."""
@@ -71,7 +75,8 @@ class CorePlacement:
         if state is not None and state.placement is self:
             state.pin(False)
             if state.batch:
-                os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+                with contextlib.suppress(OSError):
+                    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
             _local.state = None
 
 
@@ -90,7 +95,10 @@ class _ThreadState:
 
     def pin(self, on: bool) -> None:
         if self.pinned != on:
-            os.sched_setaffinity(0, self.placement.home if on else self.placement.everywhere)
+            try:
+                os.sched_setaffinity(0, self.placement.home if on else self.placement.everywhere)
+            except OSError:  # the CPU set changed under us (cgroups): stay where we are
+                return
             self.pinned = on
 
     def start_stretch(self, now: float) -> None:

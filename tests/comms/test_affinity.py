@@ -129,7 +129,9 @@ def _slow_sim(H, persis_info, sim_specs, libE_info):
     return _tiny_sim(H, persis_info, sim_specs, libE_info)
 
 
-def _observed_run(sim_f, n: int, one_cpu: bool = True) -> tuple[np.ndarray, set[int], set[int]]:
+def _observed_run(
+    sim_f, n: int, one_cpu: bool = True, forbidden: bool = False
+) -> tuple[np.ndarray, set[int], set[int]]:
     manager_cpus: list[set[int]] = []
     policies: set[int] = set()
 
@@ -162,7 +164,8 @@ def _observed_run(sim_f, n: int, one_cpu: bool = True) -> tuple[np.ndarray, set[
 
     H, after, policy_after = _in_thread(run)
     assert policy_after == os.SCHED_OTHER  # the caller's scheduling restored
-    assert policies == ({os.SCHED_BATCH} if one_cpu and len(ALL) > 1 else {os.SCHED_OTHER})
+    placed = one_cpu and len(ALL) > 1 and not forbidden
+    assert policies == ({os.SCHED_BATCH} if placed else {os.SCHED_OTHER})
     H = H[H["sim_ended"]]
     return H[np.argsort(H["sim_started_time"])], set.union(*manager_cpus), after
 
@@ -186,4 +189,15 @@ def test_longer_simulations_always_get_all_cpus():
 def test_threads_on_one_cpu_false_leaves_placement_to_the_os():
     H, manager_cpus, after = _observed_run(_tiny_sim, 12, one_cpu=False)
     assert set(H["ncpu"].tolist()) == {len(ALL)}
+    assert manager_cpus == ALL and after == ALL
+
+
+def test_a_sandbox_that_forbids_scheduling_changes_costs_placement_nothing_else(monkeypatch):
+    def refuse(*args):
+        raise PermissionError("not here")
+
+    monkeypatch.setattr(affinity.os, "sched_setscheduler", refuse)
+    monkeypatch.setattr(affinity.os, "sched_setaffinity", refuse)
+    H, manager_cpus, after = _observed_run(_tiny_sim, 8, forbidden=True)
+    assert len(H) == 8 and np.all(H["f"] == H["x"][:, 0])
     assert manager_cpus == ALL and after == ALL
