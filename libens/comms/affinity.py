@@ -63,11 +63,9 @@ class CorePlacement:
         if os.sched_getscheduler(0) == os.SCHED_OTHER:
             # a woken batch thread waits for the running one to block instead of preempting
             # it: the message it got cannot be handled before the sender lets the GIL go
-            try:
+            with contextlib.suppress(OSError):  # a sandbox may forbid it: placement still helps
                 os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
                 state.batch = True
-            except OSError:  # a sandbox that forbids it: placement alone still helps
-                pass
 
     def leave(self) -> None:
         """The calling thread is done with this pool: all CPUs again, no more placement."""
