@@ -472,7 +472,11 @@ class Manager:
         ids = as_ids(info.get("H_rows", ()))
         persistent = bool(info.get("persistent", False))
         active_recv = bool(info.get("active_recv", False))
-        extra = None if info.keys() <= _ORDER_KEYS else _extra_info(info)
+        extra = (  # what Work does not carry itself
+            None
+            if info.keys() <= _ORDER_KEYS
+            else {k: v for k, v in info.items() if k not in _ORDER_KEYS}
+        )
         persis_state = workers.persis[wid]
         if workers.active[wid] and not (workers.recv[wid] or (persistent and persis_state == tag)):
             raise LibensError(f"allocation function gave work to busy worker {wid}")
@@ -603,11 +607,6 @@ class Manager:
                 self._stop_workers(timeout=1.0, collect=False)
             finally:
                 self.outputs.close()
-
-
-def _extra_info(info: dict) -> dict[str, Any] | None:
-    """What a work order's ``libE_info`` holds besides what ``Work`` carries itself."""
-    return {k: v for k, v in info.items() if k not in _ORDER_KEYS} or None
 
 
 def _protected_copy(H: np.ndarray) -> dict[str, np.ndarray]:
