@@ -7,13 +7,15 @@ pending and returned points from the manager's index sets in ``libE_info``: O(wo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from libens.alloc.support import AllocSupport
-from libens.messages import EVAL_GEN_TAG
+from libens.alloc.support import PendingPoints, order
+from libens.alloc.workers import WorkerTable
+from libens.errors import LibensError
+from libens.history import as_ids
+from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
 from libens.specs import AllocSpecs, GenSpecs
 
 AllocResult = tuple[dict, dict] | tuple[dict, dict, int]
@@ -42,53 +44,78 @@ def _opt(alloc_specs: Any, gen_specs: Any, key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-@dataclass(frozen=True)
-class PolicyOptions:
-    """The options the shipped policies read, resolved once per run: the manager passes the
-    same ``libE_info`` dict to every call, which keeps them (keyed by the specs objects)."""
+class PolicyRun:
+    """What the shipped policies read on every call, resolved once per run and kept in the
+    ``libE_info`` the manager passes to every call (keyed by the specs objects): options from
+    the specs, and the manager's worker table and index sets."""
 
-    alloc_specs: Any
-    gen_specs: Any
-    sim_specs: Any
-    sim_in: list[str]
-    gen_in: list[str]
-    persis_in: list[str]
-    active_recv: bool
-    num_active_gens: int
-    async_return: bool
-    initial_batch_size: int
-    same_priority_batch: bool
+    __slots__ = (
+        "alloc_specs",
+        "gen_specs",
+        "sim_specs",
+        "sim_in",
+        "gen_in",
+        "persis_in",
+        "active_recv",
+        "num_active_gens",
+        "async_return",
+        "initial_batch_size",
+        "same_priority_batch",
+        "workers",
+        "uninformed",
+        "outstanding",
+    )
+
+    def __init__(self, sim_specs: Any, gen_specs: Any, alloc_specs: Any, libE_info: dict) -> None:
+        if "worker_table" not in libE_info:
+            raise LibensError(
+                "the shipped allocation policies read the manager's libE_info (worker_table, "
+                "pending_sim_ids, ...): pass on the libE_info your alloc_f was given"
+            )
+        self.alloc_specs, self.gen_specs, self.sim_specs = alloc_specs, gen_specs, sim_specs
+        self.sim_in = sim_specs["in"]
+        self.gen_in = (gen_specs.get("in") or []) if gen_specs is not None else []
+        self.persis_in = (gen_specs.get("persis_in") or []) if gen_specs is not None else []
+        self.active_recv = bool(_opt(alloc_specs, gen_specs, "active_recv_gen", False))
+        self.num_active_gens = int(_opt(alloc_specs, gen_specs, "num_active_gens", 1))
+        self.async_return = bool(_opt(alloc_specs, gen_specs, "async_return", False))
+        self.initial_batch_size = int(_user(alloc_specs).get("initial_batch_size", 0))
+        batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
+        self.same_priority_batch = bool(
+            _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
+        )
+        self.workers: WorkerTable = libE_info["worker_table"]
+        self.uninformed: dict[int, dict[int, None]] = libE_info["uninformed_sim_ids"]
+        self.outstanding: dict[int, int] = libE_info["outstanding"]
 
     @classmethod
-    def of(
-        cls, sim_specs: Any, gen_specs: Any, alloc_specs: Any, libE_info: dict
-    ) -> PolicyOptions:
-        cached = libE_info.get("policy_options")
+    def of(cls, sim_specs: Any, gen_specs: Any, alloc_specs: Any, libE_info: dict) -> PolicyRun:
+        run = libE_info.get("policy_run")
         if (
-            isinstance(cached, cls)
-            and cached.alloc_specs is alloc_specs
-            and cached.gen_specs is gen_specs
-            and cached.sim_specs is sim_specs
+            run is None
+            or run.alloc_specs is not alloc_specs
+            or run.gen_specs is not gen_specs
+            or run.sim_specs is not sim_specs
         ):
-            return cached
-        batch = _opt(alloc_specs, gen_specs, "batch_evaluate_same_priority", False)
-        options = cls(
-            alloc_specs,
-            gen_specs,
-            sim_specs,
-            sim_in=sim_specs["in"],
-            gen_in=(gen_specs.get("in") or []) if gen_specs is not None else [],
-            persis_in=(gen_specs.get("persis_in") or []) if gen_specs is not None else [],
-            active_recv=bool(_opt(alloc_specs, gen_specs, "active_recv_gen", False)),
-            num_active_gens=int(_opt(alloc_specs, gen_specs, "num_active_gens", 1)),
-            async_return=bool(_opt(alloc_specs, gen_specs, "async_return", False)),
-            initial_batch_size=int(_user(alloc_specs).get("initial_batch_size", 0)),
-            same_priority_batch=bool(
-                _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
-            ),
-        )
-        libE_info["policy_options"] = options
-        return options
+            run = libE_info["policy_run"] = cls(sim_specs, gen_specs, alloc_specs, libE_info)
+        return run
+
+    def give_points(
+        self, Work: dict, wids: list[int], points: PendingPoints, persis_info: dict, k: int
+    ) -> None:
+        """Pending points to the workers ``wids`` not in Work yet: each a chunk of up to ``k``
+        in generation order, or the top priority; stops when no point is left."""
+        same_priority = self.same_priority_batch
+        for wid in wids:
+            if wid in Work:
+                continue
+            ids = points.take(same_priority, k)
+            if not len(ids):
+                return
+            info: dict[str, Any] = {"H_rows": ids}
+            if len(ids) > 1 and points.priority is None:
+                info["split_rows"] = True
+            Work[wid] = order(EVAL_SIM_TAG, self.sim_in, persis_info.get(wid), info)
 
 
 def _nothing_to_do(libE_info: dict) -> bool:
@@ -99,6 +126,11 @@ def _gen_rows(gen_specs: Any, H: np.ndarray) -> range:
     return range(len(H)) if gen_specs.get("in") else range(0)
 
 
+def _gen_order(fields: list[str], rows: Any, persis_info: dict | None, **info: Any) -> dict:
+    info["H_rows"] = as_ids(rows)
+    return order(EVAL_GEN_TAG, fields, persis_info, info)
+
+
 def give_sim_work_first(
     W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info
 ) -> AllocResult:
@@ -106,20 +138,21 @@ def give_sim_work_first(
     generator on up to ``num_active_gens`` idle workers."""
     if _nothing_to_do(libE_info):
         return {}, persis_info
-    support = AllocSupport(W, persis_info=persis_info, libE_info=libE_info)
-    options = PolicyOptions.of(sim_specs, gen_specs, alloc_specs, libE_info)
-    gen_count = support.count_gens()
+    run = PolicyRun.of(sim_specs, gen_specs, alloc_specs, libE_info)
+    workers = run.workers
+    points = PendingPoints(libE_info["pending_sim_ids"], H)
+    idle = workers.avail(None, False, None, None)
     Work: dict[int, dict] = {}
-    for wid in support.avail_worker_ids():
-        ids = support.take_points(H, options.same_priority_batch)
-        if len(ids):
-            Work[wid] = support.sim_work(wid, H, options.sim_in, ids, persis_info.get(wid))
-        elif gen_specs is not None and gen_count < options.num_active_gens:
-            rows = _gen_rows(gen_specs, H)
-            Work[wid] = support.gen_work(wid, options.gen_in, rows, persis_info.get(wid))
-            gen_count += 1
-        else:
+    run.give_points(Work, idle, points, persis_info, libE_info.get("sim_batch_size", 1))
+    if points.left() or gen_specs is None:
+        return Work, persis_info
+    room = run.num_active_gens - workers.count_active(EVAL_GEN_TAG)
+    for wid in idle:
+        if room <= 0:
             break
+        if wid not in Work:
+            Work[wid] = _gen_order(run.gen_in, _gen_rows(gen_specs, H), persis_info.get(wid))
+            room -= 1
     return Work, persis_info
 
 
@@ -129,7 +162,7 @@ def only_persistent_gens(
     """Persistent generators: return results to them (a whole batch, or as they arrive with
     ``async_return``), give pending points to idle workers, start generators when nothing is
     pending. A generator that finishes ends the run (flag 1)."""
-    return _persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, False)
+    return _persistent(H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, False)
 
 
 def start_only_persistent(
@@ -137,79 +170,66 @@ def start_only_persistent(
 ) -> AllocResult:
     """Like ``only_persistent_gens``, but starts the persistent generators before any pending
     point (e.g. from H0) is given out."""
-    return _persistent(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, True)
+    return _persistent(H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, True)
 
 
 def _persistent(
-    W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, gens_first: bool
+    H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, gens_first: bool
 ) -> AllocResult:
     if _nothing_to_do(libE_info):
         return {}, persis_info
-    support = AllocSupport(W, persis_info=persis_info, libE_info=libE_info)
-    Work: dict[int, dict] = {}
-    gen_count = support.count_persis_gens()
+    run = PolicyRun.of(sim_specs, gen_specs, alloc_specs, libE_info)
+    workers = run.workers
+    gen_count = workers.count(EVAL_GEN_TAG)
     if gen_count < persis_info.get("num_gens_started", 0):
-        return Work, persis_info, 1
-    options = PolicyOptions.of(sim_specs, gen_specs, alloc_specs, libE_info)
-    active_recv = options.active_recv
-    room = options.num_active_gens - gen_count
-    async_return = options.async_return and (
-        libE_info["sim_ended_count"] >= options.initial_batch_size
-    )
+        return {}, persis_info, 1
+    Work: dict[int, dict] = {}
+    active_recv = run.active_recv
     if gen_count:
-        for wid in support.avail_gen_worker_ids(persistent=EVAL_GEN_TAG, active_recv=active_recv):
-            if not (async_return or support.outstanding(wid) == 0):
-                continue  # batch return: not before the whole batch is back
-            ids = support.uninformed_ids(wid)
-            if len(ids):
-                Work[wid] = support.gen_work(
-                    wid,
-                    options.persis_in,
+        async_return = run.async_return and (
+            libE_info["sim_ended_count"] >= run.initial_batch_size
+        )
+        uninformed, outstanding = run.uninformed, run.outstanding
+        for wid in workers.avail(EVAL_GEN_TAG, active_recv, None, True):
+            done = uninformed.get(wid)
+            # batch return: not before the whole batch is back
+            if done and (async_return or not outstanding.get(wid)):
+                ids = np.fromiter(done, dtype=np.int64, count=len(done))
+                Work[wid] = _gen_order(
+                    run.persis_in,
                     ids,
                     persis_info.get(wid),
                     persistent=True,
                     active_recv=active_recv,
                 )
+    room = run.num_active_gens - gen_count
     if gens_first and room > 0:
-        room -= _start_persistent_gens(support, Work, H, gen_specs, persis_info, active_recv, room)
-    if support.pending_left():
-        for wid in support.avail_worker_ids(
-            persistent=False, zero_resource_workers=False, gen_workers=False
-        ):
-            if wid in Work:
-                continue
-            ids = support.take_points(H, options.same_priority_batch)
-            if not len(ids):
-                break
-            Work[wid] = support.sim_work(wid, H, options.sim_in, ids, persis_info.get(wid))
-    if room > 0 and not support.pending_left():
-        _start_persistent_gens(support, Work, H, gen_specs, persis_info, active_recv, room)
+        room -= _start_persistent_gens(run, Work, H, persis_info, room)
+    points = PendingPoints(libE_info["pending_sim_ids"], H)
+    if points.left():
+        sim_workers = workers.avail(0, False, False, False)
+        run.give_points(Work, sim_workers, points, persis_info, libE_info["sim_batch_size"])
+    if room > 0 and not points.left():
+        _start_persistent_gens(run, Work, H, persis_info, room)
     return Work, persis_info, 0
 
 
 def _start_persistent_gens(
-    support: AllocSupport,
-    Work: dict,
-    H: np.ndarray,
-    gen_specs: Any,
-    persis_info: dict,
-    active_recv: bool,
-    room: int,
+    run: PolicyRun, Work: dict, H: np.ndarray, persis_info: dict, room: int
 ) -> int:
     """Start up to ``room`` persistent generators on idle workers; returns how many."""
     started = 0
-    for wid in support.avail_gen_worker_ids(persistent=False, zero_resource_workers=True):
+    for wid in run.workers.avail(0, False, True, True):
         if started >= room:
             break
         if wid in Work:
             continue
-        Work[wid] = support.gen_work(
-            wid,
-            gen_specs["in"],
-            _gen_rows(gen_specs, H),
+        Work[wid] = _gen_order(
+            run.gen_in,
+            _gen_rows(run.gen_specs, H),
             persis_info.get(wid),
             persistent=True,
-            active_recv=active_recv,
+            active_recv=run.active_recv,
         )
         persis_info["num_gens_started"] = persis_info.get("num_gens_started", 0) + 1
         started += 1
@@ -223,15 +243,14 @@ def give_pregenerated_work(
     point was given out."""
     if _nothing_to_do(libE_info):
         return {}, persis_info
-    support = AllocSupport(W, persis_info=persis_info, libE_info=libE_info)
-    if not libE_info.get("pending_sim_ids"):
+    pending = libE_info["pending_sim_ids"]
+    if not pending:
         return {}, persis_info, 1
+    run = PolicyRun.of(sim_specs, gen_specs, alloc_specs, libE_info)
     Work: dict[int, dict] = {}
-    for wid in support.avail_worker_ids():
-        ids = support.take_points(H)
-        if not len(ids):
-            break
-        Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
+    idle = run.workers.avail(None, False, None, None)
+    k = libE_info["sim_batch_size"]
+    run.give_points(Work, idle, PendingPoints(pending, H), persis_info, k)
     return Work, persis_info, 0
 
 
@@ -240,23 +259,22 @@ def fast_alloc(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info) 
     generator once, telling it only the results it has not seen."""
     if _nothing_to_do(libE_info):
         return {}, persis_info
-    support = AllocSupport(W, persis_info=persis_info, libE_info=libE_info)
-    gen_running = support.test_any_gen()
+    run = PolicyRun.of(sim_specs, gen_specs, alloc_specs, libE_info)
+    idle = run.workers.avail(None, False, None, None)
+    points = PendingPoints(libE_info["pending_sim_ids"], H)
     Work: dict[int, dict] = {}
-    for wid in support.avail_worker_ids():
-        ids = support.take_points(H)
-        if len(ids):
-            Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
-        elif not gen_running and gen_specs is not None:
-            fields = gen_specs["in"]
+    run.give_points(Work, idle, points, persis_info, libE_info["sim_batch_size"])
+    if points.left() or gen_specs is None or run.workers.count_active(EVAL_GEN_TAG):
+        return Work, persis_info
+    for wid in idle:
+        if wid not in Work:
+            fields = run.gen_in
             rows = _all_uninformed(libE_info) if fields else np.zeros(0, dtype=np.int64)
-            Work[wid] = support.gen_work(wid, fields, rows, persis_info.get(wid))
-            gen_running = True
-        else:
+            Work[wid] = _gen_order(fields, rows, persis_info.get(wid))
             break
     return Work, persis_info
 
 
 def _all_uninformed(libE_info: dict) -> np.ndarray:
-    ids = [i for u in libE_info.get("uninformed_sim_ids", {}).values() for i in u]
+    ids = [i for u in libE_info["uninformed_sim_ids"].values() for i in u]
     return np.array(sorted(ids), dtype=np.int64)

@@ -4,7 +4,7 @@ build work orders (libEnsemble's API). Point selection reads the manager's index
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,51 @@ from libens.alloc.workers import WORKER_DTYPE, WorkerTable
 from libens.history import as_ids
 from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
 
-__all__ = ["WORKER_DTYPE", "AllocSupport"]
+__all__ = ["WORKER_DTYPE", "AllocSupport", "PendingPoints", "order"]
+
+
+def order(tag: int, H_fields: list[str], persis_info: dict | None, libE_info: dict) -> dict:
+    """A work order in libEnsemble's form (what a policy returns per worker)."""
+    return {"H_fields": H_fields, "persis_info": persis_info, "tag": tag, "libE_info": libE_info}
+
+
+class PendingPoints:
+    """Hands out the manager's pending points, each at most once per policy call: the highest
+    ``priority`` first when H has that field (all of the top priority with ``batch``), else in
+    generation order, ``k`` at a time. ``chunk_starts`` holds the first id of every chunk of
+    several points taken in order (their worker runs one sim_f call per point)."""
+
+    __slots__ = ("pending", "priority", "chunk_starts", "_order", "_taken", "_count")
+
+    def __init__(self, pending: dict[int, None], H: np.ndarray) -> None:
+        self.pending = pending
+        self.priority = H["priority"] if "priority" in H.dtype.names else None
+        self.chunk_starts: set[int] = set()
+        self._order = iter(pending)  # the policy's call ends before the manager changes it
+        self._taken: set[int] = set()  # priority picks only
+        self._count = 0
+
+    def take(self, batch: bool = False, k: int = 1) -> npt.NDArray[np.int64]:
+        """The next point(s); an empty array when none is left."""
+        if self.priority is None:
+            chosen = np.fromiter(itertools.islice(self._order, k), dtype=np.int64)
+            if len(chosen) > 1:
+                self.chunk_starts.add(int(chosen[0]))
+        else:
+            taken = self._taken
+            avail = np.fromiter((i for i in self.pending if i not in taken), dtype=np.int64)
+            if not len(avail):
+                return avail
+            pr = self.priority[avail]
+            top = pr.max()
+            chosen = avail[pr == top] if batch else avail[[int(np.argmax(pr))]]
+            taken.update(chosen.tolist())
+        self._count += len(chosen)
+        return chosen
+
+    def left(self) -> bool:
+        """True while some pending point was not taken."""
+        return len(self.pending) > self._count
 
 
 class AllocSupport:
@@ -32,9 +76,8 @@ class AllocSupport:
         self.W = W
         self.persis_info = persis_info if persis_info is not None else {}
         self.libE_info = libE_info if libE_info is not None else {}
-        self._pending_iter: Iterator[int] | None = None
-        self._taken: set[int] = set()
-        self._coalesced: set[int] = set()
+        self._points: PendingPoints | None = None
+        self._scanned: set[int] = set()  # taken by a scan of H (no index sets given)
         table = self.libE_info.get("worker_table")
         self._table: WorkerTable | None = table if table is not None and table.W is W else None
 
@@ -94,14 +137,10 @@ class AllocSupport:
     ) -> dict:
         """A simulation work order for worker ``wid``."""
         rows = libE_info["H_rows"] = as_ids(H_rows)
-        if len(rows) > 1 and int(rows[0]) in self._coalesced:
+        points = self._points
+        if points is not None and len(rows) > 1 and int(rows[0]) in points.chunk_starts:
             libE_info["split_rows"] = True
-        return {
-            "H_fields": H_fields,
-            "persis_info": persis_info,
-            "tag": EVAL_SIM_TAG,
-            "libE_info": libE_info,
-        }
+        return order(EVAL_SIM_TAG, H_fields, persis_info, libE_info)
 
     def gen_work(
         self,
@@ -113,12 +152,7 @@ class AllocSupport:
     ) -> dict:
         """A generator work order for worker ``wid`` (``persistent=True`` for a long-lived one)."""
         libE_info["H_rows"] = as_ids(H_rows)
-        return {
-            "H_fields": H_fields,
-            "persis_info": persis_info,
-            "tag": EVAL_GEN_TAG,
-            "libE_info": libE_info,
-        }
+        return order(EVAL_GEN_TAG, H_fields, persis_info, libE_info)
 
     def take_points(self, H: np.ndarray, batch: bool = False) -> npt.NDArray[np.int64]:
         """Next pending point(s) to evaluate, from the manager's pending set: the highest
@@ -132,44 +166,24 @@ class AllocSupport:
         pending = self.libE_info.get("pending_sim_ids")
         if pending is None:
             return self._scan_points(H, batch)
-        if "priority" in H.dtype.names:
-            avail = np.fromiter((i for i in pending if i not in self._taken), dtype=np.int64)
-            if not len(avail):
-                return avail
-            pr = H["priority"][avail]
-            top = pr.max()
-            chosen = avail[pr == top] if batch else avail[[int(np.argmax(pr))]]
-        else:
-            chosen = np.array(
-                self._next_pending(pending, self.libE_info.get("sim_batch_size", 1)),
-                dtype=np.int64,
-            )
-            if len(chosen) > 1:
-                self._coalesced.add(int(chosen[0]))
-        self._taken.update(chosen.tolist())
-        return chosen
+        if self._points is None:
+            self._points = PendingPoints(pending, H)
+        return self._points.take(batch, self.libE_info.get("sim_batch_size", 1))
 
     def pending_left(self) -> bool:
         """True while pending points remain that this instance has not taken."""
+        if self._points is not None:
+            return self._points.left()
         pending = self.libE_info.get("pending_sim_ids")
-        return len(pending) > len(self._taken) if pending is not None else True
-
-    def _next_pending(self, pending: dict[int, None], k: int) -> list[int]:
-        if self._pending_iter is None:
-            self._pending_iter = iter(pending)
-        out: list[int] = []
-        for i in self._pending_iter:
-            if i not in self._taken:
-                out.append(i)
-                if len(out) >= k:
-                    break
-        return out
+        return bool(pending) if pending is not None else True
 
     def _scan_points(self, H: np.ndarray, batch: bool) -> npt.NDArray[np.int64]:
         avail = ~H["sim_started"] & ~H["cancel_requested"]
-        if self._taken:
-            avail[list(self._taken)] = False
-        return self.points_by_priority(H, avail, batch)
+        if self._scanned:
+            avail[list(self._scanned)] = False
+        chosen = self.points_by_priority(H, avail, batch)
+        self._scanned.update(chosen.tolist())
+        return chosen
 
     def points_by_priority(
         self, H: np.ndarray, points_avail: npt.NDArray[np.bool_], batch: bool = False

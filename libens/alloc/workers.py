@@ -134,7 +134,13 @@ class WorkerTable:
         gen_workers: bool | None,
     ) -> list[int]:
         """Same filter as AllocSupport.avail_worker_ids, over idle workers only."""
-        pool = [w for w, r in self.recv.items() if r] if active_recv else sorted(self.idle)
+        if active_recv:
+            pool = [w for w, r in self.recv.items() if r]
+        elif persistent == 0:  # idle_plain: idle workers with persistent state 0
+            pool = sorted(self.idle_plain)
+            persistent = None
+        else:
+            pool = sorted(self.idle)
         if persistent is not None:
             persis = self.persis
             pool = [w for w in pool if persis[w] == persistent]

@@ -1,0 +1,73 @@
+"""How the shipped allocation policies pick points and workers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import userfuncs as uf
+
+from libens import AllocSpecs, ExitCriteria, LibensError, LibeSpecs, SimSpecs, libE
+from libens.alloc import AllocSupport, WorkerTable, give_pregenerated_work, only_persistent_gens
+from libens.alloc.support import PendingPoints
+
+SIM = SimSpecs(sim_f=uf.sphere, inputs=["x"], outputs=[("f", float)])
+
+
+def test_points_in_generation_order_come_k_at_a_time_and_chunks_are_marked():
+    H = np.zeros(5, dtype=[("x", float)])
+    points = PendingPoints(dict.fromkeys([3, 0, 4]), H)
+    assert points.take(k=2).tolist() == [3, 0]
+    assert points.left()
+    assert points.take(k=2).tolist() == [4]
+    assert not points.left()
+    assert len(points.take(k=2)) == 0
+    assert points.chunk_starts == {3}
+
+
+def test_points_with_a_priority_field_come_highest_first_each_once():
+    H = np.zeros(6, dtype=[("x", float), ("priority", float)])
+    H["priority"] = [1, 5, 5, 2, 9, 0]
+    points = PendingPoints(dict.fromkeys(range(6)), H)
+    assert points.take().tolist() == [4]
+    assert points.take(batch=True).tolist() == [1, 2]  # all of the top priority
+    assert points.take(k=3).tolist() == [3]  # one point: k is for chunks in order
+    assert points.take().tolist() == [0]
+    assert points.take().tolist() == [5]
+    assert len(points.take()) == 0
+    assert points.chunk_starts == set()
+
+
+def test_H0_points_are_evaluated_in_priority_order():
+    H0 = np.zeros(12, dtype=[("x", float, 2), ("priority", float)])
+    H0["x"] = np.arange(24).reshape(12, 2)
+    H0["priority"] = np.random.default_rng(3).permutation(12)
+    H, _, flag = libE(
+        SIM,
+        None,
+        ExitCriteria(sim_max=12),
+        alloc_specs=AllocSpecs(alloc_f=give_pregenerated_work),
+        libE_specs=LibeSpecs(comms="threads", nworkers=1, disable_log_files=True),
+        H0=H0,
+    )
+    order = np.argsort(H["sim_started_time"], kind="stable")
+    assert H["sim_ended"].all()
+    assert H["priority"][order].tolist() == sorted(H0["priority"].tolist(), reverse=True)
+    assert np.allclose(H["f"], np.sum(H0["x"] ** 2, axis=1))
+
+
+def test_a_shipped_policy_needs_the_managers_libE_info():
+    table = WorkerTable([1, 2])
+    H = np.zeros(2, dtype=[("x", float), ("sim_started", bool)])
+    info = {"sim_max_given": False, "any_idle_workers": True}
+    with pytest.raises(LibensError, match=r"worker_table.*pass on the libE_info"):
+        only_persistent_gens(table.W, H, {"in": ["x"]}, None, {}, {}, info)
+
+
+def test_alloc_support_without_index_sets_scans_H_and_never_gives_a_point_twice():
+    W = WorkerTable([1, 2, 3]).W
+    H = np.zeros(4, dtype=[("x", float), ("sim_started", bool), ("cancel_requested", bool)])
+    H["sim_started"][0] = True
+    H["cancel_requested"][2] = True
+    support = AllocSupport(W)
+    taken = [support.take_points(H).tolist() for _ in range(3)]
+    assert taken == [[1], [3], []]
