@@ -173,7 +173,8 @@ class GestDriver:
             if self.restored is not None and self.restored.ingested:
                 fresh = [i not in self.restored.ingested for i in ids.tolist()]
                 keep = np.logical_and(keep, fresh) if keep is not None else np.array(fresh)
-            self.ingested.update((ids if keep is None else ids[keep]).tolist())
+            if self.checkpoint is not None:  # what a resumed generator was told
+                self.ingested.update((ids if keep is None else ids[keep]).tolist())
         if keep is not None:
             rows = rows[keep]
         names = self._names.get(rows.dtype)
