@@ -205,11 +205,14 @@ def _persistent(
     room = run.num_active_gens - gen_count
     if gens_first and room > 0:
         room -= _start_persistent_gens(run, Work, H, persis_info, room)
-    points = PendingPoints(libE_info["pending_sim_ids"], H)
-    if points.left():
+    pending = libE_info["pending_sim_ids"]
+    if pending:
+        points = PendingPoints(pending, H)
         sim_workers = workers.avail(0, False, False, False)
         run.give_points(Work, sim_workers, points, persis_info, libE_info["sim_batch_size"])
-    if room > 0 and not points.left():
+        if points.left():
+            return Work, persis_info, 0
+    if room > 0:
         _start_persistent_gens(run, Work, H, persis_info, room)
     return Work, persis_info, 0
 
