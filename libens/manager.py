@@ -113,6 +113,8 @@ class Manager:
             else max(0, ex.total_sim_max - self.sim_ended_offset)
         )
         self.cost_spent = 0.0
+        self._cost_max = ex.cost_max
+        self._chunking = specs.libE.chunk_short_sims
         self.stop_val_hit = False
         self.exit_flag = EXIT_OK
         self._wallclock = False
@@ -395,7 +397,7 @@ class Manager:
         hist, workers = self.hist, self.workers
         info = self._alloc_libE_info
         info["any_idle_workers"] = bool(workers.idle) or workers.recv_count > 0
-        info["elapsed_time"] = self.elapsed()
+        info["elapsed_time"] = time.time() - self.start_time
         info["gen_informed_count"] = hist.gen_informed_count
         info["sim_started_count"] = hist.sim_started_count
         info["sim_ended_count"] = hist.sim_ended_count
@@ -408,14 +410,9 @@ class Manager:
         idle worker busy for about CHUNK_SECONDS), which divides the manager's cost. Calls
         shorter than a message (TINY_SIM_SECONDS) go to one worker: splitting them over
         several would only add messages, which cost more than the calls they spread."""
-        call = self._sim_call_time
         pending = len(self.hist.pending)
-        if (
-            call is None
-            or call > SHORT_SIM_SECONDS
-            or pending < 2
-            or not self.specs.libE.chunk_short_sims
-        ):
+        call = self._sim_call_time
+        if pending < 2 or call is None or call > SHORT_SIM_SECONDS or not self._chunking:
             return 1
         share = (
             pending
@@ -425,16 +422,16 @@ class Manager:
         return max(1, min(share, int(CHUNK_SECONDS / max(call, 1e-7)), MAX_CHUNK))
 
     def _sim_budget(self) -> int | None:
-        if self.cost_reached():
+        """Simulations this run may still start (None: no limit)."""
+        if self._cost_max is not None and self.cost_spent >= self._cost_max:
             return 0
-        sim_max = self.sim_max
+        if self.sim_max is None:
+            return None
         # this run's starts only: H0's evaluated rows count as started (and ended)
-        started = self.hist.sim_started_count - self.sim_ended_offset
-        return None if sim_max is None else max(0, sim_max - started)
+        return max(0, self.sim_max + self.sim_ended_offset - self.hist.sim_started_count)
 
     def cost_reached(self) -> bool:
-        cost_max = self.specs.exit.cost_max
-        return cost_max is not None and self.cost_spent >= cost_max
+        return self._cost_max is not None and self.cost_spent >= self._cost_max
 
     def _allocate(self) -> bool:
         """Ask the policy for work and send it; True when the policy asks to end the run."""

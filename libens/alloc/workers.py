@@ -58,16 +58,21 @@ class WorkerTable:
 
     def set_active(self, wid: int, tag: int) -> None:
         """``tag`` 0 marks the worker idle; EVAL_SIM_TAG/EVAL_GEN_TAG busy with that work."""
-        was = self.active[wid]
+        active = self.active
+        was = active[wid]
         if was == tag:
             return
-        self.active[wid] = tag
+        active[wid] = tag
         self._active_col[self.slot[wid]] = tag
-        _recount(self.active_count, was, tag)
+        counts = self.active_count
+        if was:
+            counts[was] -= 1
         if tag:
+            counts[tag] = counts.get(tag, 0) + 1
             self.idle.pop(wid, None)
             self.idle_plain.pop(wid, None)
-            self.busy += 1 if not was else 0
+            if not was:
+                self.busy += 1
         else:
             self.idle[wid] = None
             if not self.persis[wid]:
