@@ -56,8 +56,10 @@ class UserFunction:
         if self.timeout:
             with _deadline(self.timeout, self.name):
                 out = self._call(args)
-        else:  # the common case skips the context manager: this runs once per point
-            out = self._call(args)
+        elif self.threaded:
+            out = _in_thread(self.f, args)
+        else:  # the common case: a plain call (this runs once per point)
+            out = self.f(*args)
         return split_return(out, persis_info)
 
     def _call(self, args: tuple) -> Any:
@@ -102,19 +104,30 @@ def _in_thread(f: Callable, args: tuple) -> Any:
 
 def split_return(out: Any, persis_info: Any) -> tuple[Any, Any, int]:
     """Normalize ``H_o``, ``(H_o, persis_info)`` or ``(H_o, persis_info, calc_status)``."""
-    if isinstance(out, tuple):
-        if len(out) == 3:
-            return out[0], out[1], out[2]
-        if len(out) == 2:
-            return out[0], out[1], UNSET_TAG
-        if len(out) == 1:
-            return out[0], persis_info, UNSET_TAG
-    return out, persis_info, UNSET_TAG
+    if not isinstance(out, tuple):
+        return out, persis_info, UNSET_TAG
+    n = len(out)
+    if n == 2:
+        return out[0], out[1], UNSET_TAG
+    if n == 3:
+        return out[0], out[1], out[2]
+    return (out[0], persis_info, UNSET_TAG) if n == 1 else (out, persis_info, UNSET_TAG)
 
 
-def declared_types(fields: list[tuple]) -> dict[str, np.dtype]:
-    """Field name -> dtype of a spec's outputs, computed once per worker."""
-    return {spec[0]: np.dtype([tuple(spec)])[spec[0]] for spec in fields}
+class OutputCheck:
+    """Checks a sim_f's outputs against ``sim_specs.outputs``; a dtype that passed once
+    passes again with a comparison (this runs once per point)."""
+
+    def __init__(self, fields: list[tuple], name: str) -> None:
+        self.declared = {spec[0]: np.dtype([tuple(spec)])[spec[0]] for spec in fields}
+        self.name = name
+        self._passed: np.dtype | None = None
+
+    def __call__(self, H_o: Any, nrows: int) -> None:
+        if type(H_o) is np.ndarray and H_o.dtype == self._passed and len(H_o) == nrows:
+            return
+        check_sim_output(H_o, nrows, self.declared, self.name)
+        self._passed = H_o.dtype
 
 
 def check_sim_output(H_o: Any, nrows: int, declared: dict[str, np.dtype], name: str) -> None:

@@ -31,7 +31,7 @@ from libens.messages import (
     WorkerFailed,
     WorkerSetup,
 )
-from libens.userfuncs import UserFunction, check_sim_output, declared_types
+from libens.userfuncs import OutputCheck, UserFunction
 
 logger = logging.getLogger("libens.worker")
 
@@ -47,14 +47,15 @@ class Worker:
         self.options = setup.options
         self.persis_info: dict[str, Any] = {}
         self.funcs: dict[int, UserFunction] = {}
+        self.check_sim = OutputCheck([], "-")
         if self.sim_specs is not None:
-            self.funcs[EVAL_SIM_TAG] = UserFunction(
+            sim_f = self.funcs[EVAL_SIM_TAG] = UserFunction(
                 _sim_callable(self.sim_specs), self.sim_specs.threaded, self.sim_specs.timeout
             )
+            self.check_sim = OutputCheck(self.sim_specs.outputs, sim_f.name)
         gen_f = _gen_callable(self.gen_specs) if self.gen_specs is not None else None
         if gen_f is not None:
             self.funcs[EVAL_GEN_TAG] = UserFunction(gen_f, self.gen_specs.threaded)
-        self.sim_out_types = declared_types(self.sim_specs.outputs) if self.sim_specs else {}
         self.sim_code, self.gen_code = UserCode("sim"), UserCode("gen")  # see comms.affinity
 
     def run(self) -> None:
@@ -118,7 +119,7 @@ class Worker:
                 H_o, persis_info, status = func(rows, persis_info, specs, libE_info)
             self.persis_info = persis_info
             if is_sim and not work.persistent:
-                check_sim_output(H_o, len(rows), self.sim_out_types, func.name)
+                self.check_sim(H_o, len(rows))
         except Exception as e:
             return self._failed(work.tag, e, work.sim_ids)
         if status == UNSET_TAG:
@@ -142,7 +143,7 @@ class Worker:
         func = self.funcs[EVAL_SIM_TAG]
         held = persis_info
         outs: list[np.ndarray] = []
-        spans: list[tuple[float, float]] = []  # (start, end) of each call
+        spans: list[tuple[float, float]] | None = [] if self.options.get("call_times") else None
         status = UNSET_TAG
         ids = work.sim_ids
         for i in range(len(rows)):
@@ -152,7 +153,7 @@ class Worker:
                 H_o, persis_info, status = func(
                     rows[i : i + 1], persis_info, self.sim_specs, libE_info
                 )
-                check_sim_output(H_o, 1, self.sim_out_types, func.name)
+                self.check_sim(H_o, 1)
             except Exception as e:
                 failed = self._failed(work.tag, e, ids[i : i + 1])
                 failed.unrun_ids = ids[i + 1 :]
@@ -165,12 +166,13 @@ class Worker:
                         _changed(persis_info, held),
                         started,
                         time.time(),
-                        np.array(spans),
+                        np.array(spans) if spans is not None else None,
                     )
                 return failed
             outs.append(H_o)
             self.persis_info = persis_info
-            spans.append((t0, time.time()))
+            if spans is not None:  # (start, end) of each call, for the call-time log
+                spans.append((t0, time.time()))
         status = WORKER_DONE if status == UNSET_TAG else status
         return Result(
             work.tag,
@@ -180,7 +182,7 @@ class Worker:
             _changed(persis_info, held),
             started,
             time.time(),
-            np.array(spans) if self.options.get("call_times") else None,
+            np.array(spans) if spans is not None else None,
         )
 
     def _failed(self, tag: int, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:

@@ -20,6 +20,7 @@ from libens import (
 )
 from libens.errors import RemoteTraceback
 from libens.messages import EVAL_SIM_TAG
+from libens.userfuncs import OutputCheck
 
 GEN = GenSpecs(gen_f=uf.batch_gen, outputs=[("x", float, 2)], user={"gen_batch_size": 4})
 
@@ -143,3 +144,16 @@ def test_a_policy_asking_for_a_field_the_history_lacks_names_it_and_keeps_the_ro
         )
     H = np.load(tmp_path / "libE_history_at_abort.npy")
     assert H["sim_ended"].sum() >= 4 and np.all(H["f"][H["sim_ended"]] > 0)
+
+
+def test_sim_outputs_are_checked_on_every_call_after_one_passed():
+    check = OutputCheck([("f", float), ("g", int, (2,))], "my_sim")
+    good = np.zeros(2, dtype=[("f", float), ("g", int, (2,))])
+    check(good, 2)
+    check(good.copy(), 2)  # the same dtype again
+    with pytest.raises(SimulatorError, match=r"my_sim returned 2 rows for 3 input rows"):
+        check(good, 3)
+    with pytest.raises(SimulatorError, match=r"my_sim returned field 'f' as <U3"):
+        check(np.zeros(2, dtype=[("f", "U3"), ("g", int, (2,))]), 2)
+    with pytest.raises(SimulatorError, match=r"my_sim returned list"):
+        check([1.0, 2.0], 2)
