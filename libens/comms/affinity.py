@@ -86,8 +86,10 @@ class _ThreadState:
         self.placement = placement
         self.pinned = False
         self.batch = False  # switched to SCHED_BATCH by join
-        self.before: list[bool] = []  # placements to restore when the edges entered end
-        self.kinds: list[str] = []  # kinds of the user code entered and not left
+        # user code entered and not left (its kind, the placement to restore when it ends),
+        # and the placements to restore when the waits entered end
+        self.entered: list[tuple[str, bool]] = []
+        self.waits: list[bool] = []
         self.since = 0.0  # start of the current stretch of user code
         self.average: dict[str, float] = {}  # of recent stretches per kind, seconds
 
@@ -99,12 +101,14 @@ class _ThreadState:
                 return
             self.pinned = on
 
-    def start_stretch(self, now: float) -> None:
-        self.since = now
-        self.pin(self.average.get(self.kinds[-1], TINY_STRETCH) < TINY_STRETCH)
+    def start_stretch(self, kind: str) -> None:
+        self.since = time.perf_counter()
+        on = self.average.get(kind, TINY_STRETCH) < TINY_STRETCH
+        if on != self.pinned:
+            self.pin(on)
 
-    def end_stretch(self, now: float, calls: int = 1) -> None:
-        took, kind = (now - self.since) / max(calls, 1), self.kinds[-1]
+    def end_stretch(self, kind: str, calls: int = 1) -> None:
+        took = (time.perf_counter() - self.since) / calls
         average = self.average.get(kind)
         self.average[kind] = took if average is None else average + _WEIGHT * (took - average)
 
@@ -121,18 +125,18 @@ class UserCode:
     def __enter__(self) -> None:
         state = getattr(_local, "state", None)
         if state is not None:
-            state.before.append(state.pinned)
-            state.kinds.append(self.kind)
-            state.start_stretch(time.perf_counter())
+            state.entered.append((self.kind, state.pinned))
+            state.start_stretch(self.kind)
 
     def __exit__(
         self, kind: type | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
         state = getattr(_local, "state", None)
         if state is not None:
-            state.end_stretch(time.perf_counter(), self.calls)
-            state.kinds.pop()
-            state.pin(state.before.pop())
+            code, was = state.entered.pop()
+            state.end_stretch(code, max(self.calls, 1))
+            if was != state.pinned:
+                state.pin(was)
 
 
 class _Waiting:
@@ -143,20 +147,21 @@ class _Waiting:
     def __enter__(self) -> None:
         state = getattr(_local, "state", None)
         if state is not None:
-            if state.kinds:
-                state.end_stretch(time.perf_counter())
-            state.before.append(state.pinned)
-            state.pin(True)
+            if state.entered:
+                state.end_stretch(state.entered[-1][0])
+            state.waits.append(state.pinned)
+            if not state.pinned:
+                state.pin(True)
 
     def __exit__(
         self, kind: type | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
         state = getattr(_local, "state", None)
         if state is not None:
-            was = state.before.pop()
-            if state.kinds:
-                state.start_stretch(time.perf_counter())
-            else:
+            was = state.waits.pop()
+            if state.entered:
+                state.start_stretch(state.entered[-1][0])
+            elif was != state.pinned:
                 state.pin(was)
 
 
