@@ -115,6 +115,7 @@ class Manager:
         self.cost_spent = 0.0
         self._cost_max = ex.cost_max
         self._chunking = specs.libE.chunk_short_sims
+        self._safe_mode = specs.libE.safe_mode
         self.stop_val_hit = False
         self.exit_flag = EXIT_OK
         self._wallclock = False
@@ -438,18 +439,19 @@ class Manager:
         if self.store is not None:
             self.store.flush()  # journaled before any result reaches a generator
         H = self.hist.H
-        guard = _protected_copy(H) if self.specs.libE.safe_mode else None
-        out = self.specs.alloc_f(
-            self.W,
+        specs = self.specs
+        guard = _protected_copy(H) if self._safe_mode else None
+        out = specs.alloc_f(
+            self.workers.W,
             H,
-            self.specs.sim,
-            self.specs.gen,
-            self.specs.alloc,
+            specs.sim,
+            specs.gen,
+            specs.alloc,
             self.persis_info,
             self._alloc_info(),
         )
         if guard is not None:
-            _check_protected(guard, H, self.specs.alloc_f)
+            _check_protected(guard, H, specs.alloc_f)
         if not isinstance(out, tuple) or len(out) not in (2, 3) or not isinstance(out[0], dict):
             raise LibensError(
                 f"allocation function {getattr(self.specs.alloc_f, '__name__', '?')} must return "

@@ -149,10 +149,11 @@ class WorkerTable:
         if persistent is not None:
             persis = self.persis
             pool = [w for w in pool if persis[w] == persistent]
-        if zero_resource_workers is not None and self.zrw:
-            pool = [w for w in pool if (w in self.zrw) == zero_resource_workers]
-        if gen_workers is not None and self.gen_ok is not None:
-            pool = [w for w in pool if (w in self.gen_ok) == gen_workers]
+        zrw, gen_ok = self.zrw, self.gen_ok
+        if zero_resource_workers is not None and zrw:
+            pool = [w for w in pool if (w in zrw) == zero_resource_workers]
+        if gen_workers is not None and gen_ok is not None:
+            pool = [w for w in pool if (w in gen_ok) == gen_workers]
         return pool
 
 
