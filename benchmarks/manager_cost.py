@@ -2,15 +2,17 @@
 in-process pool that answers every message at once (no processes, no waiting).
 
     python benchmarks/manager_cost.py --evals 20000
-    PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 setarch "$(uname -m)" -R \
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null \
         python benchmarks/manager_cost.py --evals 3000     # exact instruction counts
 
 Prints one JSON line. Timings on a shared machine are noisy; under callgrind, the difference
 of the instruction counts of two runs (e.g. 1,000 and 3,000 evaluations) divided by the
-difference of evaluations is the exact cost of one, start-up excluded. Fix the hash seed:
-with a random one the count moves by about 3% from run to run. ``--history 1000000`` starts
-from a million evaluated rows: the same difference then shows whether an evaluation costs
-more in a long run.
+difference of evaluations is the exact cost of one, start-up excluded. Fix the hash seed,
+keep OpenBLAS to one thread and turn address randomization off: otherwise the count moves by
+2-3% from run to run (OpenBLAS's idle threads run instructions of their own).
+``--history 1000000`` starts from a million evaluated rows: the same difference then shows
+whether an evaluation costs more in a long run.
 """
 
 from __future__ import annotations
