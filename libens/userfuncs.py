@@ -56,10 +56,8 @@ class UserFunction:
         if self.timeout:
             with _deadline(self.timeout, self.name):
                 out = self._call(args)
-        elif self.threaded:
-            out = _in_thread(self.f, args)
-        else:  # the common case: a plain call (this runs once per point)
-            out = self.f(*args)
+        else:  # the common case skips the context manager: this runs once per point
+            out = self._call(args)
         return split_return(out, persis_info)
 
     def _call(self, args: tuple) -> Any:

@@ -143,7 +143,7 @@ def give_sim_work_first(
     points = PendingPoints(libE_info["pending_sim_ids"], H)
     idle = workers.avail(None, False, None, None)
     Work: dict[int, dict] = {}
-    run.give_points(Work, idle, points, persis_info, libE_info.get("sim_batch_size", 1))
+    run.give_points(Work, idle, points, persis_info, libE_info["sim_batch_size"])
     if points.left() or gen_specs is None:
         return Work, persis_info
     room = run.num_active_gens - workers.count_active(EVAL_GEN_TAG)
