@@ -2,6 +2,7 @@
 
 import random
 
+from libens.alloc import AllocSupport
 from libens.alloc.workers import WorkerTable
 from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
 
@@ -54,3 +55,26 @@ def test_counts_and_idle_sets_follow_every_change_of_the_worker_array():
         elif action < 0.85 and len(live) > 2 and not table.persis[wid]:
             table.remove(wid)
         assert _actual(table) == _expected(table), f"step {step}"
+
+
+def test_idle_worker_queries_agree_with_a_scan_of_the_worker_array():
+    rng = random.Random(11)
+    table = WorkerTable(range(1, 9), gen_workers=[1, 2, 5], zero_resource_workers=[1, 6])
+    queries = [
+        (persistent, recv, zrw, gen)
+        for persistent in (None, 0, EVAL_GEN_TAG, EVAL_SIM_TAG)
+        for recv in (False, True)
+        for zrw in (None, False, True)
+        for gen in (None, False, True)
+    ]
+    for step in range(400):
+        wid = rng.choice(sorted(table.slot))
+        if rng.random() < 0.5:
+            table.set_active(wid, rng.choice([0, EVAL_SIM_TAG, EVAL_GEN_TAG]))
+        else:
+            table.set_persistent(
+                wid, rng.choice([0, EVAL_GEN_TAG, EVAL_SIM_TAG]), active_recv=rng.random() < 0.5
+            )
+        scan = AllocSupport(table.W)  # no worker table given: it masks W
+        for q in queries:
+            assert table.avail(*q) == scan.avail_worker_ids(*q), f"step {step}, query {q}"

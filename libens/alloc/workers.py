@@ -5,6 +5,7 @@ arrays (each costs a microsecond) and without scanning every worker per event.""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 import numpy as np
 
@@ -138,23 +139,23 @@ class WorkerTable:
         zero_resource_workers: bool | None,
         gen_workers: bool | None,
     ) -> list[int]:
-        """Same filter as AllocSupport.avail_worker_ids, over idle workers only."""
+        """Same filter as AllocSupport.avail_worker_ids, over idle workers only (sorted);
+        the filters are set operations on the idle indexes."""
+        pool: AbstractSet[int]
         if active_recv:
-            pool = [w for w, r in self.recv.items() if r]
+            pool = {w for w, r in self.recv.items() if r}
         elif persistent == 0:  # idle_plain: idle workers with persistent state 0
-            pool = sorted(self.idle_plain)
-            persistent = None
+            pool, persistent = self.idle_plain.keys(), None
         else:
-            pool = sorted(self.idle)
-        if persistent is not None:
-            persis = self.persis
-            pool = [w for w in pool if persis[w] == persistent]
-        zrw, gen_ok = self.zrw, self.gen_ok
-        if zero_resource_workers is not None and zrw:
-            pool = [w for w in pool if (w in zrw) == zero_resource_workers]
-        if gen_workers is not None and gen_ok is not None:
-            pool = [w for w in pool if (w in gen_ok) == gen_workers]
-        return pool
+            pool = self.idle.keys()
+        if zero_resource_workers is not None and self.zrw:
+            pool = pool & self.zrw if zero_resource_workers else pool - self.zrw
+        if gen_workers is not None and self.gen_ok is not None:
+            pool = pool & self.gen_ok if gen_workers else pool - self.gen_ok
+        if persistent is None:
+            return sorted(pool)
+        persis = self.persis
+        return sorted(w for w in pool if persis[w] == persistent)
 
 
 def _recount(counts: dict[int, int], was: int, now: int) -> None:
