@@ -24,8 +24,11 @@ def to_python(value: Any) -> Any:
 def rows_as_dicts(rows: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
     """One dict of Python values per row: whole columns converted at once (``tolist``), so a
     batch costs a few NumPy calls, not one per value."""
+    objects = rows.dtype.hasobject  # else no field needs a look
     cols = [
-        [to_python(v) for v in rows[n]] if rows.dtype[n].hasobject else rows[n].tolist()
+        [to_python(v) for v in rows[n]]
+        if objects and rows.dtype[n].hasobject
+        else rows[n].tolist()
         for n in names
     ]
     return [dict(zip(names, values, strict=True)) for values in zip(*cols, strict=True)]
