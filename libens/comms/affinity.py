@@ -103,9 +103,7 @@ class _ThreadState:
 
     def start_stretch(self, kind: str) -> None:
         self.since = time.perf_counter()
-        on = self.average.get(kind, TINY_STRETCH) < TINY_STRETCH
-        if on != self.pinned:
-            self.pin(on)
+        self.pin(self.average.get(kind, TINY_STRETCH) < TINY_STRETCH)
 
     def end_stretch(self, kind: str, calls: int = 1) -> None:
         took = (time.perf_counter() - self.since) / calls
@@ -135,8 +133,7 @@ class UserCode:
         if state is not None:
             code, was = state.entered.pop()
             state.end_stretch(code, max(self.calls, 1))
-            if was != state.pinned:
-                state.pin(was)
+            state.pin(was)
 
 
 class _Waiting:
@@ -150,8 +147,7 @@ class _Waiting:
             if state.entered:
                 state.end_stretch(state.entered[-1][0])
             state.waits.append(state.pinned)
-            if not state.pinned:
-                state.pin(True)
+            state.pin(True)
 
     def __exit__(
         self, kind: type | None, value: BaseException | None, tb: TracebackType | None
@@ -161,7 +157,7 @@ class _Waiting:
             was = state.waits.pop()
             if state.entered:
                 state.start_stretch(state.entered[-1][0])
-            elif was != state.pinned:
+            else:
                 state.pin(was)
 
 
