@@ -65,11 +65,8 @@ class WorkerTable:
             return
         active[wid] = tag
         self._active_col[self.slot[wid]] = tag
-        counts = self.active_count
-        if was:
-            counts[was] -= 1
+        _recount(self.active_count, was, tag)
         if tag:
-            counts[tag] = counts.get(tag, 0) + 1
             self.idle.pop(wid, None)
             self.idle_plain.pop(wid, None)
             if not was:
