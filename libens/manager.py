@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from libens.alloc.orders import DirectOrders
+from libens.alloc.policies import Core, PolicyRun, core_of
 from libens.alloc.workers import WorkerTable
 from libens.comms.base import PeerJoined, PeerLost, WorkerPool
 from libens.errors import ChannelClosed, GeneratorError, LibensError, RemoteTraceback, WorkerError
@@ -101,6 +103,14 @@ class Manager:
             "outstanding": hist.outstanding,
             "worker_table": self.workers,
         }
+        # a shipped policy runs here as its body, sending typed orders (alloc.policies);
+        # safe_mode checks what an alloc_f does to H, so it calls the alloc_f itself
+        core = None if specs.libE.safe_mode else core_of(specs.alloc_f)
+        self._policy: tuple[Core, PolicyRun] | None = (
+            None
+            if core is None
+            else (core, PolicyRun(specs.sim, specs.gen, specs.alloc, self._alloc_libE_info))
+        )
         self._sim_call_time: float | None = None
         self._running: dict[int, np.ndarray] = {}
         self._held_persis_info: dict[int, Any] = {}
@@ -438,6 +448,23 @@ class Manager:
         """Ask the policy for work and send it; True when the policy asks to end the run."""
         if self.store is not None:
             self.store.flush()  # journaled before any result reaches a generator
+        if self._policy is not None:
+            workers = self.workers
+            if self._sim_budget() == 0 or not (workers.idle or workers.recv_count):
+                return False
+            core, run = self._policy
+            orders = DirectOrders()
+            flag = core(
+                run,
+                self.hist.H,
+                self.persis_info,
+                orders,
+                self._chunk_size,
+                self.hist.sim_ended_count,
+            )
+            for wid, o in orders.items():
+                self._dispatch(wid, *o)
+            return bool(flag)
         H = self.hist.H
         specs = self.specs
         guard = _protected_copy(H) if self._safe_mode else None
@@ -463,19 +490,39 @@ class Manager:
         return len(out) == 3 and bool(out[2])
 
     def _send_work(self, wid: int, order: dict) -> None:
-        workers, hist = self.workers, self.hist
-        if wid not in workers.slot:
+        """Send one work order in libEnsemble's form."""
+        if wid not in self.workers.slot:
             raise LibensError(f"allocation function gave work to unknown worker {wid}")
-        tag = int(order["tag"])
         info = order.get("libE_info") or _NO_INFO
-        ids = as_ids(info.get("H_rows", ()))
-        persistent = bool(info.get("persistent", False))
-        active_recv = bool(info.get("active_recv", False))
         extra = (  # what Work does not carry itself
             None
             if info.keys() <= _ORDER_KEYS
             else {k: v for k, v in info.items() if k not in _ORDER_KEYS}
         )
+        self._dispatch(
+            wid,
+            int(order["tag"]),
+            order.get("H_fields"),
+            as_ids(info.get("H_rows", ())),
+            order.get("persis_info"),
+            bool(info.get("persistent", False)),
+            bool(info.get("active_recv", False)),
+            extra,
+        )
+
+    def _dispatch(
+        self,
+        wid: int,
+        tag: int,
+        fields: list[str] | None,
+        ids: np.ndarray,
+        pi: Any,
+        persistent: bool,
+        active_recv: bool,
+        extra: dict | None,
+    ) -> None:
+        """Send work to ``wid`` (sim work up to the budget) and record it."""
+        workers, hist = self.workers, self.hist
         persis_state = workers.persis[wid]
         if workers.active[wid] and not (workers.recv[wid] or (persistent and persis_state == tag)):
             raise LibensError(f"allocation function gave work to busy worker {wid}")
@@ -485,10 +532,8 @@ class Manager:
                 ids = ids[:budget]
             if not len(ids):
                 return
-        fields = order.get("H_fields")
         rows = self._rows(wid, fields, ids) if fields and len(ids) else None
         now = time.time()
-        pi = order.get("persis_info")
         if persistent and persis_state or pi is self._held_persis_info.get(wid):
             pi = None  # the worker holds it already: don't pickle it again
         else:

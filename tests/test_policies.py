@@ -7,7 +7,15 @@ import pytest
 import userfuncs as uf
 
 from libens import AllocSpecs, ExitCriteria, LibensError, LibeSpecs, SimSpecs, libE
-from libens.alloc import AllocSupport, WorkerTable, give_pregenerated_work, only_persistent_gens
+from libens.alloc import (
+    AllocSupport,
+    WorkerTable,
+    fast_alloc,
+    give_pregenerated_work,
+    give_sim_work_first,
+    only_persistent_gens,
+    start_only_persistent,
+)
 from libens.alloc.support import PendingPoints
 
 SIM = SimSpecs(sim_f=uf.sphere, inputs=["x"], outputs=[("f", float)])
@@ -71,3 +79,60 @@ def test_alloc_support_without_index_sets_scans_H_and_never_gives_a_point_twice(
     support = AllocSupport(W)
     taken = [support.take_points(H).tolist() for _ in range(3)]
     assert taken == [[1], [3], []]
+
+
+def _run_policy(alloc_f, gen_kind: str, nworkers: int, safe_mode: bool, **user):
+    from libens import GenSpecs
+    from libens.gens.sampling import persistent_uniform, uniform_random_sample
+    from libens.tools import add_unique_random_streams
+
+    bounds = {"lb": np.array([-1.0, -2.0]), "ub": np.array([1.0, 2.0])}
+    H0 = None
+    if gen_kind == "none":
+        gen = None
+        H0 = np.zeros(9, dtype=[("x", float, 2)])
+        H0["x"] = np.arange(18).reshape(9, 2)
+    elif gen_kind == "batch":
+        f = uniform_random_sample
+        gen = GenSpecs(gen_f=f, outputs=[("x", float, (2,))], user={**bounds, "gen_batch_size": 3})
+    else:
+        f = persistent_uniform
+        gen = GenSpecs(
+            gen_f=f,
+            persis_in=["f", "x"],
+            outputs=[("x", float, (2,))],
+            user={**bounds, "initial_batch_size": 3},
+        )
+    H, _, _ = libE(
+        SIM,
+        gen,
+        ExitCriteria(sim_max=9),
+        add_unique_random_streams({}, nworkers + 1),
+        AllocSpecs(alloc_f=alloc_f, user=user),
+        LibeSpecs(comms="threads", nworkers=nworkers, disable_log_files=True, safe_mode=safe_mode),
+        H0=H0,
+    )
+    started = np.argsort(H["sim_started_time"][H["sim_started"]], kind="stable")
+    return H, started
+
+
+@pytest.mark.parametrize(
+    ("alloc_f", "gen_kind", "nworkers", "user"),
+    [
+        (give_sim_work_first, "batch", 1, {}),
+        (fast_alloc, "batch", 1, {}),
+        (only_persistent_gens, "persistent", 2, {}),
+        (only_persistent_gens, "persistent", 2, {"async_return": True}),
+        (start_only_persistent, "persistent", 2, {}),
+        (give_pregenerated_work, "none", 1, {}),
+    ],
+)
+def test_the_manager_runs_a_shipped_policy_as_its_alloc_f_would(alloc_f, gen_kind, nworkers, user):
+    # safe_mode calls the alloc_f and sends its Work dict; without it the manager runs the
+    # policy's body and sends its typed orders: the same points must go to the same workers
+    direct, direct_order = _run_policy(alloc_f, gen_kind, nworkers, False, **user)
+    called, called_order = _run_policy(alloc_f, gen_kind, nworkers, True, **user)
+    assert direct["sim_ended"].sum() >= 9
+    for field in ("x", "f", "sim_worker", "gen_worker", "sim_ended", "gen_informed"):
+        assert np.array_equal(direct[field], called[field]), field
+    assert np.array_equal(direct_order, called_order)

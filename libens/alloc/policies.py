@@ -3,22 +3,32 @@
 ``alloc_f(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info)`` returns
 ``(Work, persis_info[, flag])``; flag 1 asks the manager to end the run. Each policy reads
 pending and returned points from the manager's index sets in ``libE_info``: O(work given).
+
+Each policy is a thin ``alloc_f`` around its body (a ``Core``), which writes its orders to an
+``Orders``: the ``alloc_f`` collects them as libEnsemble's Work dict, while the manager
+runs the body itself (``core_of``) and sends the typed orders as they are.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from libens.alloc.support import PendingPoints, order
+from libens.alloc.orders import Orders, WorkOrders
+from libens.alloc.support import PendingPoints
 from libens.alloc.workers import WorkerTable
 from libens.errors import LibensError
 from libens.history import as_ids
-from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
+from libens.messages import EVAL_GEN_TAG
 from libens.specs import AllocSpecs, GenSpecs
 
 AllocResult = tuple[dict, dict] | tuple[dict, dict, int]
+Chunk = Callable[[], int]  # points per simulation work order, asked when points are pending
+# a policy's body: (run, H, persis_info, orders, chunk, sim_ended_count) -> flag, or None
+# for a policy that returns no flag
+Core = Callable[["PolicyRun", np.ndarray, dict, Orders, Chunk, int], "int | None"]
 
 
 _GEN_FIELDS = frozenset(GenSpecs.model_fields)
@@ -62,6 +72,7 @@ class PolicyRun:
         "initial_batch_size",
         "same_priority_batch",
         "workers",
+        "pending",
         "uninformed",
         "outstanding",
     )
@@ -85,6 +96,7 @@ class PolicyRun:
             _opt(alloc_specs, gen_specs, "give_all_with_same_priority", batch)
         )
         self.workers: WorkerTable = libE_info["worker_table"]
+        self.pending: dict[int, None] = libE_info["pending_sim_ids"]
         self.uninformed: dict[int, dict[int, None]] = libE_info["uninformed_sim_ids"]
         self.outstanding: dict[int, int] = libE_info["outstanding"]
 
@@ -101,34 +113,56 @@ class PolicyRun:
         return run
 
     def give_points(
-        self, Work: dict, wids: list[int], points: PendingPoints, persis_info: dict, k: int
+        self,
+        out: Orders,
+        wids: list[int],
+        points: PendingPoints,
+        persis_info: dict,
+        chunk: Chunk,
     ) -> None:
-        """Pending points to the workers ``wids`` not in Work yet: each a chunk of up to ``k``
-        in generation order, or the top priority; stops when no point is left."""
+        """Pending points to the workers ``wids`` without an order yet: each a chunk of up to
+        ``chunk()`` in generation order, or the top priority; stops when no point is left."""
+        if not points.pending:
+            return
+        k = chunk()
         same_priority = self.same_priority_batch
         for wid in wids:
-            if wid in Work:
+            if wid in out:
                 continue
             ids = points.take(same_priority, k)
             if not len(ids):
                 return
-            info: dict[str, Any] = {"H_rows": ids}
-            if len(ids) > 1 and points.priority is None:
-                info["split_rows"] = True
-            Work[wid] = order(EVAL_SIM_TAG, self.sim_in, persis_info.get(wid), info)
+            split = len(ids) > 1 and points.priority is None
+            out.sim(wid, self.sim_in, ids, persis_info.get(wid), split)
+
+    def gen_rows(self, H: np.ndarray) -> np.ndarray:
+        """What a starting generator gets: every row of H when it declares inputs."""
+        return as_ids(range(len(H)) if self.gen_in else range(0))
 
 
-def _nothing_to_do(libE_info: dict) -> bool:
-    return libE_info["sim_max_given"] or not libE_info["any_idle_workers"]
-
-
-def _gen_rows(gen_specs: Any, H: np.ndarray) -> range:
-    return range(len(H)) if gen_specs.get("in") else range(0)
-
-
-def _gen_order(fields: list[str], rows: Any, persis_info: dict | None, **info: Any) -> dict:
-    info["H_rows"] = as_ids(rows)
-    return order(EVAL_GEN_TAG, fields, persis_info, info)
+def _call(
+    core: Core,
+    sim_specs: Any,
+    gen_specs: Any,
+    alloc_specs: Any,
+    persis_info: dict,
+    libE_info: dict,
+    H: np.ndarray,
+) -> AllocResult:
+    """A policy body as an ``alloc_f``: its orders as libEnsemble's Work dict."""
+    if libE_info["sim_max_given"] or not libE_info["any_idle_workers"]:
+        return {}, persis_info
+    run = PolicyRun.of(sim_specs, gen_specs, alloc_specs, libE_info)
+    Work = WorkOrders()
+    flag = core(
+        run,
+        H,
+        persis_info,
+        Work,
+        lambda: libE_info["sim_batch_size"],
+        libE_info["sim_ended_count"],
+    )
+    return (Work, persis_info, flag) if flag is not None else (Work, persis_info)
 
 
 def give_sim_work_first(
@@ -136,24 +170,26 @@ def give_sim_work_first(
 ) -> AllocResult:
     """Give every idle worker a pending point; when none is left, run the (non-persistent)
     generator on up to ``num_active_gens`` idle workers."""
-    if _nothing_to_do(libE_info):
-        return {}, persis_info
-    run = PolicyRun.of(sim_specs, gen_specs, alloc_specs, libE_info)
+    return _call(_sim_first, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, H)
+
+
+def _sim_first(
+    run: PolicyRun, H: np.ndarray, persis_info: dict, out: Orders, chunk: Chunk, ended: int
+) -> None:
     workers = run.workers
-    points = PendingPoints(libE_info["pending_sim_ids"], H)
+    points = PendingPoints(run.pending, H)
     idle = workers.avail(None, False, None, None)
-    Work: dict[int, dict] = {}
-    run.give_points(Work, idle, points, persis_info, libE_info["sim_batch_size"])
-    if points.left() or gen_specs is None:
-        return Work, persis_info
+    run.give_points(out, idle, points, persis_info, chunk)
+    if points.left() or run.gen_specs is None:
+        return None
     room = run.num_active_gens - workers.count_active(EVAL_GEN_TAG)
     for wid in idle:
         if room <= 0:
             break
-        if wid not in Work:
-            Work[wid] = _gen_order(run.gen_in, _gen_rows(gen_specs, H), persis_info.get(wid))
+        if wid not in out:
+            out.gen(wid, run.gen_in, run.gen_rows(H), persis_info.get(wid))
             room -= 1
-    return Work, persis_info
+    return None
 
 
 def only_persistent_gens(
@@ -162,7 +198,7 @@ def only_persistent_gens(
     """Persistent generators: return results to them (a whole batch, or as they arrive with
     ``async_return``), give pending points to idle workers, start generators when nothing is
     pending. A generator that finishes ends the run (flag 1)."""
-    return _persistent(H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, False)
+    return _call(_persistent, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, H)
 
 
 def start_only_persistent(
@@ -170,70 +206,64 @@ def start_only_persistent(
 ) -> AllocResult:
     """Like ``only_persistent_gens``, but starts the persistent generators before any pending
     point (e.g. from H0) is given out."""
-    return _persistent(H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, True)
+    return _call(_gens_first, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, H)
+
+
+def _gens_first(
+    run: PolicyRun, H: np.ndarray, persis_info: dict, out: Orders, chunk: Chunk, ended: int
+) -> int:
+    return _persistent(run, H, persis_info, out, chunk, ended, gens_first=True)
 
 
 def _persistent(
-    H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, gens_first: bool
-) -> AllocResult:
-    if _nothing_to_do(libE_info):
-        return {}, persis_info
-    run = PolicyRun.of(sim_specs, gen_specs, alloc_specs, libE_info)
+    run: PolicyRun,
+    H: np.ndarray,
+    persis_info: dict,
+    out: Orders,
+    chunk: Chunk,
+    ended: int,
+    gens_first: bool = False,
+) -> int:
     workers = run.workers
     gen_count = workers.count(EVAL_GEN_TAG)
     if gen_count < persis_info.get("num_gens_started", 0):
-        return {}, persis_info, 1
-    Work: dict[int, dict] = {}
+        return 1
     active_recv = run.active_recv
     if gen_count:
-        async_return = run.async_return and (
-            libE_info["sim_ended_count"] >= run.initial_batch_size
-        )
+        async_return = run.async_return and ended >= run.initial_batch_size
         uninformed, outstanding = run.uninformed, run.outstanding
         for wid in workers.avail(EVAL_GEN_TAG, active_recv, None, True):
             done = uninformed.get(wid)
             # batch return: not before the whole batch is back
             if done and (async_return or not outstanding.get(wid)):
                 ids = np.fromiter(done, dtype=np.int64, count=len(done))
-                Work[wid] = _gen_order(
-                    run.persis_in,
-                    ids,
-                    persis_info.get(wid),
-                    persistent=True,
-                    active_recv=active_recv,
-                )
+                out.gen(wid, run.persis_in, ids, persis_info.get(wid), True, active_recv)
     room = run.num_active_gens - gen_count
     if gens_first and room > 0:
-        room -= _start_persistent_gens(run, Work, H, persis_info, room)
-    pending = libE_info["pending_sim_ids"]
+        room -= _start_persistent_gens(run, out, H, persis_info, room)
+    pending = run.pending
     if pending:
         points = PendingPoints(pending, H)
         sim_workers = workers.avail(0, False, False, False)
-        run.give_points(Work, sim_workers, points, persis_info, libE_info["sim_batch_size"])
+        run.give_points(out, sim_workers, points, persis_info, chunk)
         if points.left():
-            return Work, persis_info, 0
+            return 0
     if room > 0:
-        _start_persistent_gens(run, Work, H, persis_info, room)
-    return Work, persis_info, 0
+        _start_persistent_gens(run, out, H, persis_info, room)
+    return 0
 
 
 def _start_persistent_gens(
-    run: PolicyRun, Work: dict, H: np.ndarray, persis_info: dict, room: int
+    run: PolicyRun, out: Orders, H: np.ndarray, persis_info: dict, room: int
 ) -> int:
     """Start up to ``room`` persistent generators on idle workers; returns how many."""
     started = 0
     for wid in run.workers.avail(0, False, True, True):
         if started >= room:
             break
-        if wid in Work:
+        if wid in out:
             continue
-        Work[wid] = _gen_order(
-            run.gen_in,
-            _gen_rows(run.gen_specs, H),
-            persis_info.get(wid),
-            persistent=True,
-            active_recv=run.active_recv,
-        )
+        out.gen(wid, run.gen_in, run.gen_rows(H), persis_info.get(wid), True, run.active_recv)
         persis_info["num_gens_started"] = persis_info.get("num_gens_started", 0) + 1
         started += 1
     return started
@@ -244,40 +274,57 @@ def give_pregenerated_work(
 ) -> AllocResult:
     """Evaluate the points already in the history (H0) with no generator; flag 1 once every
     point was given out."""
-    if _nothing_to_do(libE_info):
-        return {}, persis_info
-    pending = libE_info["pending_sim_ids"]
-    if not pending:
-        return {}, persis_info, 1
-    run = PolicyRun.of(sim_specs, gen_specs, alloc_specs, libE_info)
-    Work: dict[int, dict] = {}
+    return _call(_pregenerated, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, H)
+
+
+def _pregenerated(
+    run: PolicyRun, H: np.ndarray, persis_info: dict, out: Orders, chunk: Chunk, ended: int
+) -> int:
+    if not run.pending:
+        return 1
     idle = run.workers.avail(None, False, None, None)
-    k = libE_info["sim_batch_size"]
-    run.give_points(Work, idle, PendingPoints(pending, H), persis_info, k)
-    return Work, persis_info, 0
+    run.give_points(out, idle, PendingPoints(run.pending, H), persis_info, chunk)
+    return 0
 
 
 def fast_alloc(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info) -> AllocResult:
     """One pending point per idle worker; when none is pending and no generator runs, run the
     generator once, telling it only the results it has not seen."""
-    if _nothing_to_do(libE_info):
-        return {}, persis_info
-    run = PolicyRun.of(sim_specs, gen_specs, alloc_specs, libE_info)
-    idle = run.workers.avail(None, False, None, None)
-    points = PendingPoints(libE_info["pending_sim_ids"], H)
-    Work: dict[int, dict] = {}
-    run.give_points(Work, idle, points, persis_info, libE_info["sim_batch_size"])
-    if points.left() or gen_specs is None or run.workers.count_active(EVAL_GEN_TAG):
-        return Work, persis_info
+    return _call(_fast, sim_specs, gen_specs, alloc_specs, persis_info, libE_info, H)
+
+
+def _fast(
+    run: PolicyRun, H: np.ndarray, persis_info: dict, out: Orders, chunk: Chunk, ended: int
+) -> None:
+    workers = run.workers
+    idle = workers.avail(None, False, None, None)
+    points = PendingPoints(run.pending, H)
+    run.give_points(out, idle, points, persis_info, chunk)
+    if points.left() or run.gen_specs is None or workers.count_active(EVAL_GEN_TAG):
+        return None
     for wid in idle:
-        if wid not in Work:
+        if wid not in out:
             fields = run.gen_in
-            rows = _all_uninformed(libE_info) if fields else np.zeros(0, dtype=np.int64)
-            Work[wid] = _gen_order(fields, rows, persis_info.get(wid))
+            rows = _all_uninformed(run) if fields else np.zeros(0, dtype=np.int64)
+            out.gen(wid, fields, rows, persis_info.get(wid))
             break
-    return Work, persis_info
+    return None
 
 
-def _all_uninformed(libE_info: dict) -> np.ndarray:
-    ids = [i for u in libE_info["uninformed_sim_ids"].values() for i in u]
+def _all_uninformed(run: PolicyRun) -> np.ndarray:
+    ids = [i for u in run.uninformed.values() for i in u]
     return np.array(sorted(ids), dtype=np.int64)
+
+
+_CORES: dict[Callable, Core] = {
+    give_sim_work_first: _sim_first,
+    only_persistent_gens: _persistent,
+    start_only_persistent: _gens_first,
+    give_pregenerated_work: _pregenerated,
+    fast_alloc: _fast,
+}
+
+
+def core_of(alloc_f: Callable) -> Core | None:
+    """The body of a shipped policy, which the manager runs itself; None for any other."""
+    return _CORES.get(alloc_f)

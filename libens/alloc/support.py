@@ -10,16 +10,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from libens.alloc.orders import order
 from libens.alloc.workers import WORKER_DTYPE, WorkerTable
 from libens.history import as_ids
 from libens.messages import EVAL_GEN_TAG, EVAL_SIM_TAG
 
 __all__ = ["WORKER_DTYPE", "AllocSupport", "PendingPoints", "order"]
-
-
-def order(tag: int, H_fields: list[str], persis_info: dict | None, libE_info: dict) -> dict:
-    """A work order in libEnsemble's form (what a policy returns per worker)."""
-    return {"H_fields": H_fields, "persis_info": persis_info, "tag": tag, "libE_info": libE_info}
 
 
 class PendingPoints:
