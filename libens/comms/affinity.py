@@ -86,10 +86,8 @@ class _ThreadState:
         self.placement = placement
         self.pinned = False
         self.batch = False  # switched to SCHED_BATCH by join
-        # user code entered and not left (its kind, the placement to restore when it ends),
-        # and the placements to restore when the waits entered end
+        # user code entered and not left (its kind, the placement to restore when it ends)
         self.entered: list[tuple[str, bool]] = []
-        self.waits: list[bool] = []
         self.since = 0.0  # start of the current stretch of user code
         self.average: dict[str, float] = {}  # of recent stretches per kind, seconds
 
@@ -137,28 +135,23 @@ class UserCode:
 
 
 class _Waiting:
-    """``with waiting:`` around a blocking receive: on the pool's CPU, so the message's
-    sender wakes this thread there; inside user code (a persistent generator waiting for
-    results) it ends one stretch of user code and starts the next."""
+    """``with waiting:`` around a blocking receive. Inside user code (a persistent generator
+    waiting for results) it ends one stretch of user code, waits on the pool's CPU, so the
+    message's sender wakes the thread there, and starts the next stretch. Outside user code
+    there is nothing to do: the pool's own code always runs on the pool's CPU."""
 
     def __enter__(self) -> None:
         state = getattr(_local, "state", None)
-        if state is not None:
-            if state.entered:
-                state.end_stretch(state.entered[-1][0])
-            state.waits.append(state.pinned)
+        if state is not None and state.entered:
+            state.end_stretch(state.entered[-1][0])
             state.pin(True)
 
     def __exit__(
         self, kind: type | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
         state = getattr(_local, "state", None)
-        if state is not None:
-            was = state.waits.pop()
-            if state.entered:
-                state.start_stretch(state.entered[-1][0])
-            else:
-                state.pin(was)
+        if state is not None and state.entered:
+            state.start_stretch(state.entered[-1][0])
 
 
 waiting = _Waiting()
