@@ -441,9 +441,6 @@ class Manager:
         # this run's starts only: H0's evaluated rows count as started (and ended)
         return max(0, self.sim_max + self.sim_ended_offset - self.hist.sim_started_count)
 
-    def cost_reached(self) -> bool:
-        return self._cost_max is not None and self.cost_spent >= self._cost_max
-
     def _allocate(self) -> bool:
         """Ask the policy for work and send it; True when the policy asks to end the run."""
         if self.store is not None:
@@ -574,7 +571,7 @@ class Manager:
         new_ended = hist.sim_ended_count - self.sim_ended_offset
         if self.sim_max is not None and new_ended >= self.sim_max:
             return True
-        if self.cost_reached():
+        if self._cost_max is not None and self.cost_spent >= self._cost_max:
             return True
         if ex.gen_max is not None and hist.n - hist.offset >= ex.gen_max:
             return True

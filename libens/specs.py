@@ -74,7 +74,10 @@ class _Spec(BaseModel):
         return keys[key]
 
     def __getitem__(self, key: str) -> Any:
-        return getattr(self, self._attr(key))
+        try:  # user functions read specs this way once per call: the known keys go first
+            return getattr(self, _KEYS[type(self)][key])
+        except KeyError:
+            return getattr(self, self._attr(key))
 
     def __setitem__(self, key: str, value: Any) -> None:
         setattr(self, self._attr(key), value)

@@ -146,9 +146,11 @@ class Worker:
         spans: list[tuple[float, float]] | None = [] if self.options.get("call_times") else None
         status = UNSET_TAG
         ids = work.sim_ids
+        t0 = 0.0
         for i in range(len(rows)):
             libE_info["H_rows"] = ids[i : i + 1]
-            t0 = time.time()
+            if spans is not None:
+                t0 = time.time()
             try:
                 H_o, persis_info, status = func(
                     rows[i : i + 1], persis_info, self.sim_specs, libE_info

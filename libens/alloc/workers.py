@@ -4,6 +4,7 @@ arrays (each costs a microsecond) and without scanning every worker per event.""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
@@ -41,7 +42,9 @@ class WorkerTable:
         self.persis = dict.fromkeys(ids, 0)
         self.recv = dict.fromkeys(ids, False)
         self.idle = dict.fromkeys(ids)
-        self.idle_plain = dict.fromkeys(ids)  # idle and holding no persistent function
+        # idle workers by persistent state; [0]: idle and holding no persistent function
+        self.idle_in: defaultdict[int, dict[int, None]] = defaultdict(dict)
+        self.idle_plain = self.idle_in[0] = dict.fromkeys(ids)
         self.active_count: dict[int, int] = {}  # workers per active tag
         self.persis_count: dict[int, int] = {}  # workers per persistent state
         self.recv_count = 0  # workers in active-receive mode
@@ -68,13 +71,12 @@ class WorkerTable:
         _recount(self.active_count, was, tag)
         if tag:
             self.idle.pop(wid, None)
-            self.idle_plain.pop(wid, None)
+            self.idle_in[self.persis[wid]].pop(wid, None)
             if not was:
                 self.busy += 1
         else:
             self.idle[wid] = None
-            if not self.persis[wid]:
-                self.idle_plain[wid] = None
+            self.idle_in[self.persis[wid]][wid] = None
             self.busy -= 1
 
     def set_persistent(self, wid: int, tag: int, active_recv: bool = False) -> None:
@@ -84,10 +86,9 @@ class WorkerTable:
         if was == tag and self.recv[wid] == recv:
             return
         _recount(self.persis_count, was, tag)
-        if tag:
-            self.idle_plain.pop(wid, None)
-        elif wid in self.idle:
-            self.idle_plain[wid] = None
+        if wid in self.idle:
+            del self.idle_in[was][wid]
+            self.idle_in[tag][wid] = None
         self.persis[wid] = tag
         self.recv_count += recv - self.recv[wid]
         self.recv[wid] = recv
@@ -141,8 +142,8 @@ class WorkerTable:
         pool: AbstractSet[int]
         if active_recv:
             pool = {w for w, r in self.recv.items() if r}
-        elif persistent == 0:  # idle_plain: idle workers with persistent state 0
-            pool, persistent = self.idle_plain.keys(), None
+        elif persistent is not None:
+            pool, persistent = self.idle_in[persistent].keys(), None
         else:
             pool = self.idle.keys()
         if zero_resource_workers is not None and self.zrw:
