@@ -9,7 +9,9 @@ this encodes a two-row Work in a few microseconds. Anything else is pickled as i
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from dataclasses import fields
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -47,8 +49,15 @@ def _array_fields(cls: type) -> tuple[int, ...]:
     return tuple(i for i, f in enumerate(fields(cls)) if "Rows" in f.type or "NDArray" in f.type)
 
 
+def _field_values(cls: type) -> Callable[[Any], tuple]:
+    """A function that returns a message's field values as one tuple (one C call)."""
+    names = [f.name for f in fields(cls)]
+    get = attrgetter(*names)
+    return get if len(names) > 1 else lambda msg: (get(msg),)
+
+
 _LAYOUTS = {
-    code: (cls, tuple(f.name for f in fields(cls)), _array_fields(cls))
+    code: (cls, _field_values(cls), _array_fields(cls))
     for code, cls in enumerate(_MESSAGES, start=1)
 }
 _CODES = {cls: code for code, cls in enumerate(_MESSAGES, start=1)}
@@ -61,8 +70,8 @@ def encode(msg: Any) -> bytes:
     code = _CODES.get(type(msg))
     if code is None:
         return pickle.dumps((_PLAIN, msg), PROTOCOL)
-    _, names, arrays = _LAYOUTS[code]
-    values = [code, *[getattr(msg, n) for n in names]]
+    _, field_values, arrays = _LAYOUTS[code]
+    values = [code, *field_values(msg)]
     for i in arrays:
         values[i + 1] = _pack(values[i + 1])
     return pickle.dumps(tuple(values), PROTOCOL)
@@ -96,4 +105,5 @@ def _unpack(key: bytes, shape: tuple[int, ...], data: bytes) -> np.ndarray:
     dt = _DTYPES.get(key)
     if dt is None:
         dt = _DTYPES[key] = pickle.loads(key)
-    return np.frombuffer(bytearray(data), dt).reshape(shape)  # writable, like an unpickled one
+    a = np.frombuffer(bytearray(data), dt)  # writable, like an unpickled array
+    return a if len(shape) == 1 else a.reshape(shape)
