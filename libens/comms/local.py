@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from libens.comms.base import Comms, PeerJoined, PeerLost, WorkerMain, WorkerPool
 from libens.comms.codec import decode, encode
+from libens.comms.frames import FrameLink
 from libens.comms.inproc import InprocLink
 from libens.comms.pipes import ConnectionChannel
 from libens.comms.spin import Spinner
@@ -61,6 +62,7 @@ class ConnectionPool(WorkerPool):
         joins: JoinSource | None = None,
     ) -> None:
         self._conns: dict[int, Connection] = {}
+        self._links: dict[int, FrameLink] = {}
         self._sentinels: dict[int, Any] = {}
         self._processes = processes
         self._inproc = inproc
@@ -78,6 +80,7 @@ class ConnectionPool(WorkerPool):
     def add(self, wid: int, conn: Connection, sentinel: Any = None) -> None:
         """Start waiting on a new worker's connection (and its death sentinel, if any)."""
         self._conns[wid] = conn
+        self._links[wid] = FrameLink(conn)
         self._selector.register(conn, selectors.EVENT_READ, (wid, False))
         if sentinel is not None:
             self._sentinels[wid] = sentinel
@@ -93,7 +96,7 @@ class ConnectionPool(WorkerPool):
             link.send(msg)
             return
         try:
-            self._conns[worker_id].send_bytes(encode(msg))
+            self._links[worker_id].send_bytes(encode(msg))
         except (OSError, ValueError) as e:
             raise ChannelClosed(f"worker {worker_id} is gone: {e}") from e
 
@@ -114,21 +117,25 @@ class ConnectionPool(WorkerPool):
                     if isinstance(msg, PeerLost):
                         self._lose(wid)
                 continue
-            conn = self._conns[wid]
+            link = self._links[wid]
             if is_sentinel:
                 self._selector.unregister(key.fileobj)
                 del self._sentinels[wid]
-                if conn.poll():
+                if self._conns[wid].poll():
                     continue  # read what it sent before dying; its EOF then reports the loss
                 self._lose(wid)
                 out.append((wid, PeerLost(self._exit_reason(wid))))
                 continue
             try:
-                # one per wake-up: epoll is level-triggered
-                out.append((wid, decode(conn.recv_bytes())))
+                link.fill()
             except (EOFError, OSError):
                 self._lose(wid)
                 out.append((wid, PeerLost(self._exit_reason(wid))))
+                continue
+            data = link.frame()
+            while data is not None:  # every whole message read: epoll will not report them
+                out.append((wid, decode(data)))
+                data = link.frame()
         return out
 
     def _ready(self, timeout: float | None) -> list:
