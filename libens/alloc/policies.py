@@ -127,11 +127,11 @@ class PolicyRun:
         k = chunk()
         same_priority = self.same_priority_batch
         for wid in wids:
+            if not points.left():
+                return
             if wid in out:
                 continue
             ids = points.take(same_priority, k)
-            if not len(ids):
-                return
             split = len(ids) > 1 and points.priority is None
             out.sim(wid, self.sim_in, ids, persis_info.get(wid), split)
 

@@ -21,9 +21,20 @@ def to_python(value: Any) -> Any:
     return value
 
 
+_SCALARS: dict[tuple[np.dtype, tuple[str, ...]], bool] = {}  # names all plain scalar fields?
+
+
 def rows_as_dicts(rows: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
-    """One dict of Python values per row: whole columns converted at once (``tolist``), so a
-    batch costs a few NumPy calls, not one per value."""
+    """One dict of Python values per row, converted in as few NumPy calls as possible: one
+    ``tolist`` of the named fields when they are plain scalars, else one per column."""
+    key = (rows.dtype, tuple(names))
+    scalars = _SCALARS.get(key)
+    if scalars is None:
+        scalars = _SCALARS[key] = bool(names) and all(
+            rows.dtype[n].shape == () and not rows.dtype[n].hasobject for n in names
+        )
+    if scalars:
+        return [dict(zip(names, values, strict=True)) for values in rows[names].tolist()]
     objects = rows.dtype.hasobject  # else no field needs a look
     cols = [
         [to_python(v) for v in rows[n]]

@@ -359,3 +359,21 @@ def test_keyword_only_constructor_one_point_per_call():
     H, _, flag = run(gen, nworkers=3, sim_max=9)
     assert flag == 0 and H["sim_ended"].sum() >= 9 and np.all(H["c"] == 3.0)
     assert gen.seen >= 8
+
+
+def test_rows_become_dicts_of_python_values_whatever_the_fields_hold():
+    from libens.sims.simulator import rows_as_dicts
+
+    rows = np.zeros(
+        2, dtype=[("a", float), ("n", int), ("ok", bool), ("v", float, 2), ("o", object)]
+    )
+    rows["a"], rows["n"], rows["ok"] = [1.5, 2.0], [3, 4], [True, False]
+    rows["v"][1] = [5.0, 6.0]
+    rows["o"] = [np.float64(7.0), "x"]
+    plain = rows_as_dicts(rows, ["a", "n", "ok"])  # scalar fields: one conversion for all
+    assert plain == [{"a": 1.5, "n": 3, "ok": True}, {"a": 2.0, "n": 4, "ok": False}]
+    assert [type(v) for v in plain[0].values()] == [float, int, bool]
+    mixed = rows_as_dicts(rows, ["a", "v", "o"])
+    assert mixed == [{"a": 1.5, "v": [0.0, 0.0], "o": 7.0}, {"a": 2.0, "v": [5.0, 6.0], "o": "x"}]
+    assert type(mixed[0]["o"]) is float
+    assert rows_as_dicts(rows, []) == []
