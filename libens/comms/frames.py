@@ -18,7 +18,8 @@ _SHORT = struct.Struct("!i")
 _LONG = struct.Struct("!Q")
 _LONGEST_SHORT = 0x7FFFFFFF
 _ONE_WRITE = 1 << 16  # frames up to this size go out in one write (header joined to them)
-_READ = 1 << 16
+_READ = 1 << 16  # bytes asked of one read, or what is missing of a message up to _MAX_READ
+_MAX_READ = 1 << 20  # os.read allocates what it is asked for
 
 
 class FrameLink:
@@ -43,7 +44,7 @@ class FrameLink:
     def fill(self) -> None:
         """One read of what the kernel holds (blocks until something comes); EOFError when
         the other end closed."""
-        chunk = os.read(self.fd, max(_READ, self._missing()))
+        chunk = os.read(self.fd, max(_READ, min(self._missing(), _MAX_READ)))
         if not chunk:
             raise EOFError("the other end closed the link")
         self._buf += chunk
