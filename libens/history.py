@@ -321,11 +321,6 @@ class History:
                 running.append(i)
         return np.array(running, dtype=np.int64)
 
-    def all_uninformed(self) -> IdArray:
-        """Every ended row not yet given to a generator, in sim_id order."""
-        ids = [i for u in self.uninformed.values() for i in u]
-        return np.array(sorted(ids), dtype=np.int64)
-
 
 def _descr(dtype: np.dtype) -> list[tuple]:
     return [(name, *_shape_spec(dtype.fields[name][0])) for name in dtype.names]
