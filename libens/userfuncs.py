@@ -3,6 +3,7 @@ return shapes accepted, outputs checked against the declared fields."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import signal
 import threading
@@ -46,8 +47,9 @@ class UserFunction:
         self.f = f
         self.name = func_name(f)
         self.arity = positional_arity(f)
-        self.threaded = threaded
         self.timeout = timeout
+        # what a call runs: the function itself, or the function in a fresh thread
+        self._run = functools.partial(_in_thread, f) if threaded else f
 
     def __call__(
         self, H: Any, persis_info: Any, specs: Any, libE_info: Any
@@ -55,13 +57,10 @@ class UserFunction:
         args = (H, persis_info, specs, libE_info)[: self.arity]
         if self.timeout:
             with _deadline(self.timeout, self.name):
-                out = self._call(args)
+                out = self._run(*args)
         else:  # the common case skips the context manager: this runs once per point
-            out = self._call(args)
+            out = self._run(*args)
         return split_return(out, persis_info)
-
-    def _call(self, args: tuple) -> Any:
-        return _in_thread(self.f, args) if self.threaded else self.f(*args)
 
 
 @contextmanager
@@ -83,7 +82,7 @@ def _deadline(seconds: float, name: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _in_thread(f: Callable, args: tuple) -> Any:
+def _in_thread(f: Callable, *args: Any) -> Any:
     box: dict[str, Any] = {}
 
     def target() -> None:

@@ -45,6 +45,8 @@ class Worker:
         self.sim_specs = setup.sim_specs
         self.gen_specs = setup.gen_specs
         self.options = setup.options
+        # what every call's libE_info starts from (a fresh copy per call: user code may edit it)
+        self.base_info = {**setup.options, "workerID": self.worker_id, "comm": channel}
         self.persis_info: dict[str, Any] = {}
         self.funcs: dict[int, UserFunction] = {}
         self.check_sim = OutputCheck([], "-")
@@ -95,15 +97,12 @@ class Worker:
             )
         specs = self.sim_specs if is_sim else self.gen_specs
         rows = work.rows if work.rows is not None else np.zeros(0, dtype=[("sim_id", int)])
-        libE_info: dict[str, Any] = dict(self.options)
-        libE_info.update(work.info or {})
-        libE_info.update(
-            H_rows=work.sim_ids,
-            workerID=self.worker_id,
-            comm=self.channel,
-            persistent=work.persistent,
-            active_recv=work.active_recv,
-        )
+        libE_info = self.base_info.copy()
+        if work.info:
+            libE_info.update(work.info)
+        libE_info["H_rows"] = work.sim_ids
+        libE_info["persistent"] = work.persistent
+        libE_info["active_recv"] = work.active_recv
         if work.persis_info is not None:
             self.persis_info = work.persis_info
         persis_info = held = self.persis_info
@@ -197,8 +196,11 @@ def _stack(outs: list[np.ndarray]) -> np.ndarray:
     """One array of the rows of a chunk. Rows of one dtype are joined as bytes: NumPy's
     concatenate of structured arrays costs several microseconds per call, on every chunk."""
     dt = outs[0].dtype
-    if dt.hasobject or any(o.dtype != dt for o in outs):
+    if dt.hasobject:
         return np.concatenate(outs)
+    for o in outs:
+        if o.dtype != dt:
+            return np.concatenate(outs)
     return np.frombuffer(bytearray(b"".join([o.tobytes() for o in outs])), dt)
 
 

@@ -34,7 +34,16 @@ from types import TracebackType
 TINY_STRETCH = 1e-4  # s: user code shorter than this (on average) stays on the pool's CPU
 _WEIGHT = 0.25  # of the newest stretch in the running average
 
-_local = threading.local()  # .state: the calling thread's _ThreadState, if a pool placed it
+
+class _Local(threading.local):
+    """Per thread: the ``_ThreadState`` if a pool placed the thread. The class default
+    spares an unplaced thread (a worker process, an MPI rank) the AttributeError a missing
+    attribute raises inside ``getattr`` on every edge."""
+
+    state: _ThreadState | None = None
+
+
+_local = _Local()
 
 
 class CorePlacement:
@@ -69,9 +78,10 @@ class CorePlacement:
 
     def leave(self) -> None:
         """The calling thread is done with this pool: all CPUs again, no more placement."""
-        state = getattr(_local, "state", None)
+        state = _local.state
         if state is not None and state.placement is self:
-            state.pin(False)
+            if state.pinned:
+                state.pin(False)
             if state.batch:
                 with contextlib.suppress(OSError):
                     os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
@@ -92,16 +102,19 @@ class _ThreadState:
         self.average: dict[str, float] = {}  # of recent stretches per kind, seconds
 
     def pin(self, on: bool) -> None:
-        if self.pinned != on:
-            try:
-                os.sched_setaffinity(0, self.placement.home if on else self.placement.everywhere)
-            except OSError:  # the CPU set changed under us (cgroups): stay where we are
-                return
-            self.pinned = on
+        """Onto the pool's CPU (``on``) or all CPUs; callers check ``pinned`` first (the
+        edges run on every call of user code)."""
+        try:
+            os.sched_setaffinity(0, self.placement.home if on else self.placement.everywhere)
+        except OSError:  # the CPU set changed under us (cgroups): stay where we are
+            return
+        self.pinned = on
 
     def start_stretch(self, kind: str) -> None:
+        tiny = self.average.get(kind, TINY_STRETCH) < TINY_STRETCH
+        if tiny != self.pinned:
+            self.pin(tiny)
         self.since = time.perf_counter()
-        self.pin(self.average.get(kind, TINY_STRETCH) < TINY_STRETCH)
 
     def end_stretch(self, kind: str, calls: int = 1) -> None:
         took = (time.perf_counter() - self.since) / calls
@@ -119,7 +132,7 @@ class UserCode:
         self.calls = 1
 
     def __enter__(self) -> None:
-        state = getattr(_local, "state", None)
+        state = _local.state
         if state is not None:
             state.entered.append((self.kind, state.pinned))
             state.start_stretch(self.kind)
@@ -127,11 +140,12 @@ class UserCode:
     def __exit__(
         self, kind: type | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
-        state = getattr(_local, "state", None)
+        state = _local.state
         if state is not None:
             code, was = state.entered.pop()
             state.end_stretch(code, max(self.calls, 1))
-            state.pin(was)
+            if state.pinned != was:
+                state.pin(was)
 
 
 class _Waiting:
@@ -141,15 +155,16 @@ class _Waiting:
     there is nothing to do: the pool's own code always runs on the pool's CPU."""
 
     def __enter__(self) -> None:
-        state = getattr(_local, "state", None)
+        state = _local.state
         if state is not None and state.entered:
             state.end_stretch(state.entered[-1][0])
-            state.pin(True)
+            if not state.pinned:
+                state.pin(True)
 
     def __exit__(
         self, kind: type | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
-        state = getattr(_local, "state", None)
+        state = _local.state
         if state is not None and state.entered:
             state.start_stretch(state.entered[-1][0])
 
