@@ -117,11 +117,12 @@ class Manager:
         self.start_time = time.time()
         self.sim_ended_offset = int(np.count_nonzero(hist.H["sim_ended"]))
         ex = specs.exit
-        self.sim_max = (
-            ex.sim_max
-            if ex.total_sim_max is None
-            else max(0, ex.total_sim_max - self.sim_ended_offset)
-        )
+        # the run's simulations are all started (ended) once this many rows of H are
+        self._sim_limit: int | None = None
+        if ex.total_sim_max is not None:  # counts H0's evaluated rows
+            self._sim_limit = max(self.sim_ended_offset, ex.total_sim_max)
+        elif ex.sim_max is not None:  # this run's own
+            self._sim_limit = self.sim_ended_offset + ex.sim_max
         self.cost_spent = 0.0
         self._cost_max = ex.cost_max
         self._chunking = specs.libE.chunk_short_sims
@@ -131,10 +132,11 @@ class Manager:
         self._wallclock = False
         self._waiting = False
         self._interrupted = False
-        self._next_save = {
+        self._save_every = {
             "sim": specs.libE.save_every_k_sims,
             "gen": specs.libE.save_every_k_gens,
         }
+        self._next_save = dict(self._save_every)
 
     @property
     def W(self) -> np.ndarray:
@@ -303,11 +305,7 @@ class Manager:
         self._maybe_save("sim", self.hist.sim_ended_count - self.sim_ended_offset)
 
     def _maybe_save(self, kind: str, count: int) -> None:
-        k = (
-            self.specs.libE.save_every_k_sims
-            if kind == "sim"
-            else self.specs.libE.save_every_k_gens
-        )
+        k = self._save_every[kind]
         if k and count >= self._next_save[kind]:
             self.outputs.save_periodic(kind, count, self.hist.H)
             self._next_save[kind] = (count // k + 1) * k
@@ -436,10 +434,11 @@ class Manager:
         """Simulations this run may still start (None: no limit)."""
         if self._cost_max is not None and self.cost_spent >= self._cost_max:
             return 0
-        if self.sim_max is None:
+        limit = self._sim_limit
+        if limit is None:
             return None
-        # this run's starts only: H0's evaluated rows count as started (and ended)
-        return max(0, self.sim_max + self.sim_ended_offset - self.hist.sim_started_count)
+        left = limit - self.hist.sim_started_count
+        return left if left > 0 else 0
 
     def _allocate(self) -> bool:
         """Ask the policy for work and send it; True when the policy asks to end the run."""
@@ -568,8 +567,7 @@ class Manager:
             logger.info("exit: wallclock_max %.3g s reached", ex.wallclock_max)
             self._wallclock = True
             return True
-        new_ended = hist.sim_ended_count - self.sim_ended_offset
-        if self.sim_max is not None and new_ended >= self.sim_max:
+        if self._sim_limit is not None and hist.sim_ended_count >= self._sim_limit:
             return True
         if self._cost_max is not None and self.cost_spent >= self._cost_max:
             return True
