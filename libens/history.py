@@ -296,7 +296,8 @@ class History:
     def mark_informed(self, ids: IdArray, now: float) -> None:
         """Rows whose results were handed to a generator."""
         col = self.col
-        fresh = ids[~col["gen_informed"][ids]]
+        told = col["gen_informed"][ids].tolist()
+        fresh = ids[[not t for t in told]] if True in told else ids  # usually all are new
         col["gen_informed"][fresh] = True
         col["gen_informed_time"][fresh] = now
         uninformed = self.uninformed

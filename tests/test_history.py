@@ -47,6 +47,15 @@ def test_index_sets_follow_the_life_of_a_point():
     assert running.tolist() == [] and list(h.pending) == [2] and h.outstanding[2] == 1
 
 
+def test_rows_given_to_a_generator_again_keep_their_first_time_and_count_once():
+    h = make()
+    ids = h.append_generated(rows(3), gen_worker=2, now=1.0)
+    h.mark_informed(ids[1:2], now=4.0)
+    h.mark_informed(ids, now=5.0)
+    assert h.H["gen_informed_time"].tolist() == [5.0, 4.0, 5.0]
+    assert h.H["gen_informed"].all() and h.gen_informed_count == 3
+
+
 def test_generator_rows_with_sim_id_update_existing_rows():
     h = make()
     h.append_generated(rows(3), gen_worker=1, now=1.0)
