@@ -68,14 +68,11 @@ class WorkerTable:
             return
         active[wid] = tag
         self._active_col[self.slot[wid]] = tag
-        counts = self.active_count
-        if was:
-            counts[was] -= 1
+        _recount(self.active_count, was, tag)
         if tag:
-            counts[tag] = counts.get(tag, 0) + 1
-            if not was:  # idle until now
-                del self.idle[wid]
-                del self.idle_in[self.persis[wid]][wid]
+            self.idle.pop(wid, None)
+            self.idle_in[self.persis[wid]].pop(wid, None)
+            if not was:
                 self.busy += 1
         else:
             self.idle[wid] = None
