@@ -329,6 +329,17 @@ def test_tiny_simulations_of_a_batch_go_to_one_worker_in_one_message():
     assert orders.count(4) >= 50  # of 100 batches; the first waits for a measured call time
 
 
+def test_a_chunk_whose_calls_return_different_dtypes_keeps_every_value():
+    sim = SimSpecs(sim_f=uf.sphere_mixed_precision, inputs=["x"], outputs=[("f", float)])
+    H = _run_in_batches(sim, 4, sim_max=200)
+    done = H[H["sim_ended"]]
+    assert max(_work_orders(done)) == 4  # chunks mixed both dtypes
+    want = np.sum(done["x"] ** 2, axis=1)
+    single = done["sim_id"] % 2 == 1
+    assert np.allclose(done["f"][single], want[single], rtol=1e-6)
+    assert np.array_equal(done["f"][~single], want[~single])
+
+
 def test_short_simulations_are_spread_over_the_idle_workers_in_chunks():
     sim = SimSpecs(
         sim_f=uf.slow_sphere, inputs=["x"], outputs=[("f", float)], user={"delay": 0.002}

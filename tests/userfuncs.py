@@ -19,6 +19,14 @@ def sphere(H, persis_info, sim_specs, libE_info):
     return out, persis_info
 
 
+def sphere_mixed_precision(H, persis_info, sim_specs, libE_info):
+    """f in single precision for odd sim_ids: outputs of one chunk differ in dtype."""
+    single = int(libE_info["H_rows"][0]) % 2
+    out = np.zeros(len(H), dtype=[("f", np.float32 if single else float)])
+    out["f"] = np.sum(H["x"] ** 2, axis=1)
+    return out, persis_info
+
+
 def sphere_three_args(H, persis_info, sim_specs):
     return sphere(H, persis_info, sim_specs, None)[0]
 
