@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from libens.gens.base import BuiltinGenerator
-from libens.gens.sampling import uniform
 
 
 class UniformSample(BuiltinGenerator):
@@ -19,27 +18,33 @@ class UniformSample(BuiltinGenerator):
 
     def __init__(self, vocs: Any, seed: int | None = None) -> None:
         super().__init__(vocs, seed)
-        # per variable: (name, values of a discrete one or None, bounds of a continuous one)
+        # per variable: (name, values of a discrete one or None, low bound, width)
         self._draws = [
-            (n, None, float(v.domain[0]), float(v.domain[1]))
+            (n, None, float(v.domain[0]), float(v.domain[1]) - float(v.domain[0]))
             if hasattr(v, "domain")
             else (n, sorted(v.values, key=str), 0.0, 0.0)
             for n, v in vocs.variables.items()
         ]
+        self._continuous = sum(values is None for _, values, _, _ in self._draws)
 
     def suggest(self, num_points: int | None) -> list[dict]:
-        rng, out = self.rng, []
-        for _ in range(num_points or 1):
-            p: dict[str, Any] = {}
-            for name, values, low, high in self._draws:
-                if values is None:
-                    p[name] = uniform(rng, low, high)
-                else:
-                    v = values[int(rng.integers(len(values)))]
-                    p[name] = v.item() if isinstance(v, np.generic) else v
-            p.update(self.constants)
+        n = num_points or 1
+        # every continuous draw of the batch in one call (the same stream as one per value)
+        u = iter(self.rng.random(n * self._continuous).tolist())
+        out = []
+        for _ in range(n):
+            p = {
+                name: low + width * next(u) if values is None else self._pick(values)
+                for name, values, low, width in self._draws
+            }
+            if self.constants:
+                p.update(self.constants)
             out.append(p)
         return out
+
+    def _pick(self, values: list[Any]) -> Any:
+        v = values[int(self.rng.integers(len(values)))]
+        return v.item() if isinstance(v, np.generic) else v
 
     def ingest(self, results: list[dict]) -> None:
         """A sampler learns nothing from results."""

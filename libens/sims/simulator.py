@@ -21,19 +21,28 @@ def to_python(value: Any) -> Any:
     return value
 
 
-_SCALARS: dict[tuple[np.dtype, tuple[str, ...]], bool] = {}  # names all plain scalar fields?
+# how rows of a dtype become dicts of the named fields (worked out once per dtype and names):
+# "leading": the names are the first fields, all plain scalars; "scalars": plain scalars
+# elsewhere; "mixed": some field is an array or holds objects
+_PLANS: dict[tuple[np.dtype, tuple[str, ...]], str] = {}
+
+
+def _plan(dtype: np.dtype, names: list[str]) -> str:
+    if not names or any(dtype[n].shape != () or dtype[n].hasobject for n in names):
+        return "mixed"
+    return "leading" if list(dtype.names[: len(names)]) == names else "scalars"
 
 
 def rows_as_dicts(rows: np.ndarray, names: list[str]) -> list[dict[str, Any]]:
     """One dict of Python values per row, converted in as few NumPy calls as possible: one
-    ``tolist`` of the named fields when they are plain scalars, else one per column."""
+    ``tolist`` when the named fields are plain scalars, else one per column."""
     key = (rows.dtype, tuple(names))
-    scalars = _SCALARS.get(key)
-    if scalars is None:
-        scalars = _SCALARS[key] = bool(names) and all(
-            rows.dtype[n].shape == () and not rows.dtype[n].hasobject for n in names
-        )
-    if scalars:
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _plan(rows.dtype, names)
+    if plan == "leading":  # zip stops after the last name: no view of the named fields
+        return [dict(zip(names, values, strict=False)) for values in rows.tolist()]
+    if plan == "scalars":
         return [dict(zip(names, values, strict=True)) for values in rows[names].tolist()]
     objects = rows.dtype.hasobject  # else no field needs a look
     cols = [

@@ -373,6 +373,7 @@ def test_rows_become_dicts_of_python_values_whatever_the_fields_hold():
     plain = rows_as_dicts(rows, ["a", "n", "ok"])  # scalar fields: one conversion for all
     assert plain == [{"a": 1.5, "n": 3, "ok": True}, {"a": 2.0, "n": 4, "ok": False}]
     assert [type(v) for v in plain[0].values()] == [float, int, bool]
+    assert rows_as_dicts(rows, ["ok", "a"]) == [{"ok": True, "a": 1.5}, {"ok": False, "a": 2.0}]
     mixed = rows_as_dicts(rows, ["a", "v", "o"])
     assert mixed == [{"a": 1.5, "v": [0.0, 0.0], "o": 7.0}, {"a": 2.0, "v": [5.0, 6.0], "o": "x"}]
     assert type(mixed[0]["o"]) is float
