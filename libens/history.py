@@ -68,6 +68,15 @@ def build_dtype(*field_lists: Iterable[tuple]) -> np.dtype:
 _PACKED: dict[tuple[np.dtype, tuple[str, ...]], np.dtype] = {}  # work-order dtypes
 
 
+def packed_dtype(dtype: np.dtype, fields: Sequence[str]) -> np.dtype:
+    """The dtype of ``fields`` of ``dtype`` with no padding between them (cached)."""
+    key = (dtype, tuple(fields))
+    dt = _PACKED.get(key)
+    if dt is None:
+        dt = _PACKED[key] = np.dtype([(f, dtype.fields[f][0]) for f in fields])
+    return dt
+
+
 def subarray(
     H: np.ndarray,
     fields: Sequence[str],
@@ -76,15 +85,17 @@ def subarray(
 ) -> np.ndarray:
     """A packed copy of ``H[fields][rows]`` (no padding bytes travel); ``columns``, views of
     H's fields, spare a field lookup per field."""
-    key = (H.dtype, tuple(fields))
-    dt = _PACKED.get(key)
-    if dt is None:
-        dt = _PACKED[key] = np.dtype([(f, H.dtype.fields[f][0]) for f in fields])
-    out = np.empty(len(rows), dtype=dt)
+    out = np.empty(len(rows), dtype=packed_dtype(H.dtype, fields))
     source = H if columns is None else columns
     for f in fields:
         out[f] = source[f][rows]
     return out
+
+
+# how History.rows reads a list of fields: the packed dtype, a byte view of all of them when
+# they lie side by side in H's rows, else per field the array to read and the dtype to view
+# what it reads as (None: read as it is)
+_Reading = tuple[np.dtype, "np.ndarray | None", list[tuple[str, np.ndarray, "np.dtype | None"]]]
 
 
 class History:
@@ -123,10 +134,53 @@ class History:
         self._H = H
         self.col = {name: H[name] for name in H.dtype.names}
         self._filled: dict[np.dtype, list[str]] = {}  # fields that incoming rows fill
+        self._readings: dict[tuple[str, ...], _Reading] = {}
 
     def rows(self, fields: Sequence[str], ids: IdArray) -> np.ndarray:
-        """``subarray`` of the live rows (what a work order carries)."""
-        return subarray(self._H, fields, ids, self.col)
+        """``subarray`` of the live rows (what a work order carries). Fields that lie side by
+        side in H are read as one block of bytes per row, and a field with a shape through a
+        byte view: NumPy gathers a 1-d array at about a quarter of the cost of the strided
+        (n, k) view of such a field."""
+        key = tuple(fields)
+        reading = self._readings.get(key)
+        if reading is None:
+            reading = self._readings[key] = self._reading(key)
+        packed, block, parts = reading
+        if block is not None:
+            return block[ids].view(packed)
+        out = np.empty(len(ids), dtype=packed)
+        for name, source, as_dtype in parts:
+            values = source[ids]
+            out[name] = values if as_dtype is None else values.view(as_dtype)
+        return out
+
+    def _reading(self, fields: tuple[str, ...]) -> _Reading:
+        H, col = self._H, self.col
+        packed = packed_dtype(H.dtype, fields)
+        if H.dtype.hasobject:  # no byte views over object references
+            return packed, None, [(f, col[f], None) for f in fields]
+        where = {f: H.dtype.fields[f][1] for f in fields}
+        start = where[fields[0]]
+        if all(where[f] - start == packed.fields[f][1] for f in fields):
+            return packed, self._bytes(start, packed.itemsize), []
+        parts: list[tuple[str, np.ndarray, np.dtype | None]] = [
+            (f, col[f], None)
+            if H.dtype[f].shape == ()
+            else (f, self._bytes(where[f], H.dtype[f].itemsize), H.dtype[f])
+            for f in fields
+        ]
+        return packed, None, parts
+
+    def _bytes(self, offset: int, size: int) -> np.ndarray:
+        """A 1-d view of ``size`` bytes at ``offset`` in every row of the storage."""
+        H = self._H
+        return np.ndarray(
+            len(H),
+            dtype=np.dtype((np.void, size)),
+            buffer=H.view(np.uint8),
+            offset=offset,
+            strides=(H.dtype.itemsize,),
+        )
 
     @property
     def H(self) -> np.ndarray:

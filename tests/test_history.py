@@ -56,6 +56,40 @@ def test_rows_given_to_a_generator_again_keep_their_first_time_and_count_once():
     assert h.H["gen_informed"].all() and h.gen_informed_count == 3
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [["x"], ["v", "k"], ["k", "v"], ["f", "v"], ["s", "v", "sim_failed"], ["sim_id", "x"]],
+)
+def test_work_order_rows_are_packed_copies_of_the_named_fields(fields):
+    spec = [("x", float), ("v", float, (2,)), ("k", np.int32, (3,)), ("s", "U3")]
+    h = History(build_dtype(spec, [("f", float)]), capacity=4)
+    gen = np.zeros(6, dtype=spec)
+    gen["x"], gen["s"] = np.arange(6.0), list("abcdef")
+    gen["v"], gen["k"] = np.arange(12.0).reshape(6, 2), np.arange(18).reshape(6, 3)
+    ids = h.append_generated(gen, gen_worker=1, now=1.0)  # grew twice: views follow storage
+    out = np.zeros(6, dtype=[("f", float)])
+    out["f"] = -np.arange(6.0)
+    h.mark_ended(ids, out, now=2.0)
+    picked = np.array([4, 1, 1])
+    got = h.rows(fields, picked)
+    assert got.dtype.names == tuple(fields) and got.dtype.itemsize == sum(
+        got.dtype.fields[f][0].itemsize for f in fields
+    )
+    for f in fields:
+        assert np.array_equal(got[f], h.H[f][picked])
+    got[fields[0]] = 0  # a copy: writing to it leaves the history alone
+    assert np.array_equal(h.rows(fields, picked)[fields[0]], h.H[fields[0]][picked])
+
+
+def test_work_order_rows_of_a_history_holding_objects():
+    h = History(build_dtype([("v", float, (2,)), ("o", object)]), capacity=2)
+    gen = np.zeros(3, dtype=[("v", float, (2,)), ("o", object)])
+    gen["v"], gen["o"] = 1.5, ["a", 1, None]
+    h.append_generated(gen, gen_worker=1, now=1.0)
+    got = h.rows(["o", "v"], np.array([2, 0]))
+    assert got["o"].tolist() == [None, "a"] and got["v"].tolist() == [[1.5, 1.5]] * 2
+
+
 def test_generator_rows_with_sim_id_update_existing_rows():
     h = make()
     h.append_generated(rows(3), gen_worker=1, now=1.0)
