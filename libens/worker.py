@@ -98,8 +98,9 @@ class Worker:
         specs = self.sim_specs if is_sim else self.gen_specs
         rows = work.rows if work.rows is not None else np.zeros(0, dtype=[("sim_id", int)])
         libE_info = self.base_info.copy()
-        if work.info:
+        if work.info:  # an allocation's extra keys, never the worker's own identity
             libE_info.update(work.info)
+            libE_info["workerID"], libE_info["comm"] = self.worker_id, self.channel
         libE_info["H_rows"] = work.sim_ids
         libE_info["persistent"] = work.persistent
         libE_info["active_recv"] = work.active_recv
