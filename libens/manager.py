@@ -284,9 +284,8 @@ class Manager:
         self.outputs.stats(wid, msg.tag, ids, msg.started, msg.ended, msg.status, msg.call_times)
 
     def _add_points(self, wid: int, rows: np.ndarray) -> None:
-        ids = self.hist.append_generated(rows, wid, time.time())
         gen_started = self.workers.gen_started_col[self.workers.slot[wid]]
-        self.hist.set_gen_started(ids, gen_started)
+        ids = self.hist.append_generated(rows, wid, time.time(), gen_started)
         if self.store is not None:
             self.store.generated(self.hist.H, ids)
         self._maybe_save("gen", self.hist.n - self.hist.offset)

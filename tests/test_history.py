@@ -57,6 +57,35 @@ def test_rows_given_to_a_generator_again_keep_their_first_time_and_count_once():
 
 
 @pytest.mark.parametrize(
+    "user",
+    [[("x", float)], [("x", float), ("o", object)], [("sim_started", bool), ("x", float)]],
+    ids=["plain", "objects", "reserved-name-first"],
+)
+def test_event_fields_are_set_on_their_rows_only(user):
+    h = History(np.dtype(user), capacity=2)  # any order given: reserved fields come first
+    assert h.dtype.names[0] == "sim_id" and "x" in h.dtype.names
+    gen = np.zeros(4, dtype=[("x", float)])
+    gen["x"] = [1.0, 2.0, 3.0, 4.0]
+    ids = h.append_generated(gen, gen_worker=3, now=2.0, gen_started=1.5)  # grew
+    h.mark_started(ids[[1, 3]], worker=7, now=4.0)
+    h.mark_ended(ids[[3]], None, now=5.0)
+    h.mark_informed(ids[[3]], now=6.0)
+    H = h.H
+    assert H["x"].tolist() == [1.0, 2.0, 3.0, 4.0] and H["sim_id"].tolist() == [0, 1, 2, 3]
+    assert H["gen_worker"].tolist() == [3] * 4
+    assert H["gen_started_time"].tolist() == [1.5] * 4
+    assert H["gen_ended_time"].tolist() == [2.0] * 4
+    assert H["sim_worker"].tolist() == [0, 7, 0, 7]
+    assert H["sim_started"].tolist() == [False, True, False, True]
+    assert H["sim_started_time"].tolist() == [np.inf, 4.0, np.inf, 4.0]
+    assert H["sim_ended"].tolist() == [False, False, False, True]
+    assert H["sim_ended_time"].tolist() == [np.inf, np.inf, np.inf, 5.0]
+    assert H["gen_informed"].tolist() == [False, False, False, True]
+    assert H["gen_informed_time"].tolist() == [np.inf, np.inf, np.inf, 6.0]
+    assert not H["cancel_requested"].any() and not H["sim_failed"].any()
+
+
+@pytest.mark.parametrize(
     "fields",
     [["x"], ["v", "k"], ["k", "v"], ["f", "v"], ["s", "v", "sim_failed"], ["sim_id", "x"]],
 )
