@@ -116,7 +116,7 @@ class History:
     ) -> None:
         given = [_descr(H0.dtype)] if H0 is not None and len(H0) else []
         dtype = build_dtype(_descr(dtype), *given)  # reserved fields first, side by side
-        self._store(self._blank(dtype, max(capacity, 2 * len(H0) if H0 is not None else 0)))
+        self._store(self._blank(dtype, max(capacity, 1, 2 * len(H0) if H0 is not None else 0)))
         self.n = 0
         self.pending: dict[int, None] = {}
         self.uninformed: dict[int, dict[int, None]] = {}

@@ -21,11 +21,12 @@ def rows(n, **fields):
     return out
 
 
-def test_capacity_doubles_and_rows_survive():
-    h = make(capacity=2)
+@pytest.mark.parametrize(("capacity", "grown"), [(2, 16), (0, 24)])  # 0: starts at 1
+def test_capacity_doubles_and_rows_survive(capacity, grown):
+    h = make(capacity=capacity)
     for _ in range(5):
         h.append_generated(rows(3), gen_worker=1, now=1.0)
-    assert h.n == 15 and len(h._H) == 16
+    assert h.n == 15 and len(h._H) == grown
     assert np.array_equal(h.H["sim_id"], np.arange(15))
     assert np.array_equal(h.H["x"], np.tile(np.arange(3.0), 5))
 
