@@ -3,12 +3,14 @@ checks gest-api itself does not make."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from gest_api.vocs import VOCS
 
 from libens.errors import SpecError
+
+if TYPE_CHECKING:
+    from gest_api.vocs import VOCS
 
 __all__ = [
     "VOCS",
@@ -19,6 +21,17 @@ __all__ = [
     "sim_output_fields",
     "vocs_field_names",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``VOCS`` loads on first use: importing gest-api's VOCS builds its pydantic models
+    (12-16 ms), which a run with a classic gen_f need not pay for at start-up."""
+    if name == "VOCS":
+        from gest_api.vocs import VOCS
+
+        return VOCS
+    raise AttributeError(f"module 'libens.vocs' has no attribute {name!r}")
+
 
 _CATEGORIES = ("variables", "constants", "objectives", "constraints", "observables")
 
