@@ -74,15 +74,11 @@ def main() -> None:
     if a.framework == "libens":
         from libens import libE
         from libens.alloc import give_sim_work_first, only_persistent_gens
-        from libens.gens import UniformSample
         from libens.gens.sampling import persistent_uniform, uniform_random_sample
         from libens.tools import add_unique_random_streams
-        from libens.vocs import VOCS
     else:
-        from gest_api.vocs import VOCS
         from libensemble.alloc_funcs.give_sim_work_first import give_sim_work_first
         from libensemble.alloc_funcs.start_only_persistent import only_persistent_gens
-        from libensemble.gen_classes.sampling import UniformSample
         from libensemble.gen_funcs.persistent_sampling import persistent_uniform
         from libensemble.gen_funcs.sampling import uniform_random_sample
         from libensemble.libE import libE
@@ -103,7 +99,13 @@ def main() -> None:
             "out": [("x", float, (2,))],
             "user": {"lb": lb, "ub": ub, "gen_batch_size": max(100, 2 * n)},
         }
-    elif a.workload == "gest":
+    elif a.workload == "gest":  # a script imports what it uses: gest-api only here
+        if a.framework == "libens":
+            from libens.gens import UniformSample
+            from libens.vocs import VOCS
+        else:
+            from gest_api.vocs import VOCS
+            from libensemble.gen_classes.sampling import UniformSample
         vocs = VOCS(variables={"x0": [-3.0, 3.0], "x1": [-2.0, 2.0]}, objectives={"f": "MINIMIZE"})
         sim = {"sim_f": gest_sim, "in": ["x0", "x1"], "out": [("f", float)]}
         generator = UniformSample(vocs) if a.framework == "libens" else UniformSample(vocs, 1)
