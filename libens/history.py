@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -36,14 +37,22 @@ RESERVED_FIELDS: list[tuple[str, type]] = [
 RESERVED_NAMES = frozenset(name for name, _ in RESERVED_FIELDS)
 _UNSET_TIMES = ("sim_started_time", "sim_ended_time", "gen_informed_time")
 
-# Reserved fields the manager sets together on every event, with the layout of one row's
-# values (struct: native order, no padding). They lie side by side in every H (build_dtype
-# puts RESERVED_FIELDS first, in order), so one write of a row's packed bytes through a byte
-# view sets them all: one NumPy call where a call per field costs about 3k instructions.
-_GEN_DONE = ("gen_worker", "gen_started_time", "gen_ended_time"), struct.Struct("=qdd")
-_SIM_STARTED = ("sim_worker", "sim_started", "sim_started_time"), struct.Struct("=q?d")
-_SIM_ENDED = ("sim_ended", "sim_ended_time"), struct.Struct("=?d")
-_GEN_INFORMED = ("gen_informed", "gen_informed_time"), struct.Struct("=?d")
+
+class _FieldRun(NamedTuple):
+    """Reserved fields the manager sets together on one event, and the layout of one row's
+    values (struct: native order, no padding). They lie side by side in every H (build_dtype
+    puts RESERVED_FIELDS first, in order), so one write of a row's packed bytes through a
+    byte view sets them all: one NumPy call where a call per field costs about 3k
+    instructions."""
+
+    names: tuple[str, ...]
+    packing: struct.Struct
+
+
+_GEN_DONE = _FieldRun(("gen_worker", "gen_started_time", "gen_ended_time"), struct.Struct("=qdd"))
+_SIM_STARTED = _FieldRun(("sim_worker", "sim_started", "sim_started_time"), struct.Struct("=q?d"))
+_SIM_ENDED = _FieldRun(("sim_ended", "sim_ended_time"), struct.Struct("=?d"))
+_GEN_INFORMED = _FieldRun(("gen_informed", "gen_informed_time"), struct.Struct("=?d"))
 
 IdArray = npt.NDArray[np.int64]
 _INT64 = np.dtype(np.int64)
@@ -150,7 +159,7 @@ class History:
         self._sim_ended = self._run_bytes(_SIM_ENDED)
         self._gen_informed = self._run_bytes(_GEN_INFORMED)
 
-    def _run_bytes(self, run: tuple[tuple[str, ...], struct.Struct]) -> np.ndarray:
+    def _run_bytes(self, run: _FieldRun) -> np.ndarray:
         """A byte view of reserved fields that lie side by side, the size of their packing."""
         names, packing = run
         fields = self._H.dtype.fields
@@ -305,7 +314,7 @@ class History:
             col[f][start:stop] = rows[f]
         ids = np.arange(start, stop, dtype=np.int64)
         col["sim_id"][start:stop] = ids
-        self._gen_done[ids] = _GEN_DONE[1].pack(gen_worker, gen_started, now)
+        self._gen_done[ids] = _GEN_DONE.packing.pack(gen_worker, gen_started, now)
         self.n = stop
         self.pending.update(dict.fromkeys(range(start, stop)))
         self.outstanding[gen_worker] = self.outstanding.get(gen_worker, 0) + k
@@ -318,7 +327,7 @@ class History:
 
     def mark_started(self, ids: IdArray, worker: int, now: float) -> None:
         """Rows handed to a simulation worker."""
-        self._sim_started[ids] = _SIM_STARTED[1].pack(worker, True, now)
+        self._sim_started[ids] = _SIM_STARTED.packing.pack(worker, True, now)
         pending = self.pending
         for i in ids.tolist():
             pending.pop(i, None)
@@ -337,7 +346,7 @@ class History:
             for f in names:
                 col[f][ids] = out[f]
         col = self.col
-        self._sim_ended[ids] = _SIM_ENDED[1].pack(True, now)
+        self._sim_ended[ids] = _SIM_ENDED.packing.pack(True, now)
         uninformed, outstanding = self.uninformed, self.outstanding
         for i, g in zip(ids.tolist(), col["gen_worker"][ids].tolist(), strict=True):
             u = uninformed.get(g)
@@ -369,7 +378,7 @@ class History:
         col = self.col
         told = col["gen_informed"][ids].tolist()
         fresh = ids[[not t for t in told]] if True in told else ids  # usually all are new
-        self._gen_informed[fresh] = _GEN_INFORMED[1].pack(True, now)
+        self._gen_informed[fresh] = _GEN_INFORMED.packing.pack(True, now)
         uninformed = self.uninformed
         for i, g in zip(fresh.tolist(), col["gen_worker"][fresh].tolist(), strict=True):
             u = uninformed.get(g)
