@@ -221,6 +221,7 @@ def _comms_options(libE: LibeSpecs) -> dict[str, Any]:
     return {
         "start_method": libE.start_method,
         "threads_on_one_cpu": libE.threads_on_one_cpu,
+        "threads_tiny_on_manager": libE.threads_tiny_on_manager,
         "mpi_comm": libE.mpi_comm,
         "ip": libE.ip,
         "port": libE.port,

@@ -201,6 +201,7 @@ class LibeSpecs(_Spec):
     zero_resource_workers: list[int] = Field(default_factory=list)
     start_method: Literal["fork", "spawn", "forkserver"] | None = None
     threads_on_one_cpu: bool = True
+    threads_tiny_on_manager: bool = True
     mpi_comm: Any = None
     ip: str | None = None
     port: int = 0

@@ -48,6 +48,7 @@ class UserFunction:
         self.name = func_name(f)
         self.arity = positional_arity(f)
         self.timeout = timeout
+        self.threaded = threaded
         # what a call runs: the function itself, or the function in a fresh thread
         self._run = functools.partial(_in_thread, f) if threaded else f
 

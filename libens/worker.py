@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from libens.comms.affinity import UserCode
+from libens.comms.affinity import UserCode, running_average
 from libens.comms.base import Channel
 from libens.errors import ChannelClosed
 from libens.messages import (
@@ -34,6 +34,10 @@ from libens.messages import (
 from libens.userfuncs import OutputCheck, UserFunction
 
 logger = logging.getLogger("libens.worker")
+
+# s: work whose recent calls say it takes less than this may run on the manager's thread
+# (thread comms), where a hand-over to the worker's thread and back would cost more
+TINY_WORK = 1e-4
 
 
 class Worker:
@@ -59,6 +63,10 @@ class Worker:
         if gen_f is not None:
             self.funcs[EVAL_GEN_TAG] = UserFunction(gen_f, self.gen_specs.threaded)
         self.sim_code, self.gen_code = UserCode("sim"), UserCode("gen")  # see comms.affinity
+        self.call_time: dict[int, float] = {}  # running average per work tag, s per call
+        # set (on the manager's side) when persistent work comes; cleared when its call ends
+        self.in_persistent_call = False
+        channel.let_sender_handle(self.handle_on_sender)
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""
@@ -70,6 +78,7 @@ class Worker:
                 return
             if isinstance(msg, Work):
                 reply = self.handle(msg)
+                self.in_persistent_call = False
                 try:
                     channel.send(reply)
                 except ChannelClosed:
@@ -80,6 +89,24 @@ class Worker:
                     return
             elif isinstance(msg, Kill):
                 continue
+
+    def handle_on_sender(self, msg: Any) -> Result | WorkerFailed | None:
+        """Run tiny work on the sender's thread (None: pass the message to this worker's
+        thread). Safe only while this worker's thread waits: the manager gives new
+        non-persistent work only to an idle worker, and a persistent call keeps the flag
+        set from the moment its work is sent until the call returns."""
+        if type(msg) is not Work:
+            return None
+        if msg.persistent:
+            self.in_persistent_call = True
+            return None
+        average = self.call_time.get(msg.tag)
+        if average is None or self.in_persistent_call:
+            return None
+        calls = len(msg.sim_ids) if msg.info and msg.info.get("split_rows") else 1
+        if average * calls > TINY_WORK:
+            return None
+        return self.handle(msg)
 
     def handle(self, work: Work) -> Result | WorkerFailed:
         """Run one calculation; an exception becomes a WorkerFailed carrying its traceback."""
@@ -113,7 +140,10 @@ class Worker:
         edge.calls = len(rows) if split else 1
         if split:
             with edge:
-                return self._run_per_row(work, rows, persis_info, libE_info, started)
+                out = self._run_per_row(work, rows, persis_info, libE_info, started)
+            if type(out) is Result:
+                self._timed(work.tag, out.ended - started, len(rows))
+            return out
         try:
             with edge:
                 H_o, persis_info, status = func(rows, persis_info, specs, libE_info)
@@ -131,9 +161,21 @@ class Worker:
                 )
             else:
                 status = WORKER_DONE
+        ended = time.time()
+        if not work.persistent:
+            self._timed(work.tag, ended - started, 1)
         return Result(
-            work.tag, int(status), H_o, None, _changed(persis_info, held), started, time.time()
+            work.tag, int(status), H_o, None, _changed(persis_info, held), started, ended
         )
+
+    def _timed(self, tag: int, took: float, calls: int) -> None:
+        """Count a call (or a chunk of ``calls``) in the running average of ``tag``'s calls;
+        a function with a timeout, or run in threads of its own, is never timed, so never
+        runs on the sender's thread."""
+        func = self.funcs[tag]
+        if func.timeout or func.threaded:
+            return
+        self.call_time[tag] = running_average(self.call_time.get(tag), took / calls)
 
     def _run_per_row(
         self, work: Work, rows: np.ndarray, persis_info: dict, libE_info: dict, started: float

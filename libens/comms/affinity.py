@@ -118,8 +118,13 @@ class _ThreadState:
 
     def end_stretch(self, kind: str, calls: int = 1) -> None:
         took = (time.perf_counter() - self.since) / calls
-        average = self.average.get(kind)
-        self.average[kind] = took if average is None else average + _WEIGHT * (took - average)
+        self.average[kind] = running_average(self.average.get(kind), took)
+
+
+def running_average(average: float | None, newest: float) -> float:
+    """A running average of recent durations with ``newest`` counted in (the first one
+    when ``average`` is None): recent ones weigh most, one long one lifts it at once."""
+    return newest if average is None else average + _WEIGHT * (newest - average)
 
 
 class UserCode:

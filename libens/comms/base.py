@@ -5,7 +5,10 @@ Rules every backend keeps:
 - Messages are Python objects; a backend may pickle them but never inspects them.
 - ``WorkerPool.recv_any`` blocks on all workers at once (no sleep-polling loop), returns every
   message that is ready, and reports a worker that went away as a ``PeerLost`` event exactly once.
-- A Channel or WorkerPool is used by one thread at a time; only its owner calls it.
+- A Channel or WorkerPool is used by one thread at a time; only its owner calls it. An
+  in-process channel may let the sender run a worker's handler on a message itself
+  (``Channel.let_sender_handle``): the handler accepts only what its worker can take while
+  the worker's own thread waits for a message.
 - ``comms`` knows nothing about histories or specs: workers run
   ``worker_main(channel, worker_id)``.
 """
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 WorkerMain = Callable[["Channel", int], None]
+SenderHandler = Callable[[Any], Any]  # a message in, the reply out; None: pass the message on
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,11 @@ class Channel(ABC):
     @abstractmethod
     def poll(self, timeout: float = 0.0) -> bool:
         """True when a message is ready (waits up to ``timeout`` s)."""
+
+    def let_sender_handle(self, handler: SenderHandler) -> None:  # noqa: B027 - optional
+        """Offer the manager's side ``handler``, to call on a message on its own thread
+        instead of sending it (a reply means handled). Only in-process links can; the
+        default ignores the offer."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most channels need nothing
         """Release the link; further sends fail."""

@@ -1,0 +1,156 @@
+"""Thread comms run work whose recent calls were tiny on the manager's thread, in the state of
+the worker it was given to; anything else, and everything with the option off, runs on the
+worker's own thread (libens.worker.Worker.handle_on_sender, libens.comms.threads)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from libens import ExitCriteria, GenSpecs, LibeSpecs, SimSpecs, WorkerError, libE
+from libens.alloc import only_persistent_gens
+from libens.comms.base import Channel
+from libens.gens.sampling import persistent_uniform
+from libens.messages import EVAL_SIM_TAG, PERSIS_STOP, Result, Stop, Work, WorkerFailed
+from libens.worker import TINY_WORK, Worker, WorkerSetup
+
+LB, UB = np.array([-3.0, -2.0]), np.array([3.0, 2.0])
+OUT = [("f", float), ("on_manager", bool), ("seen_worker", int)]
+
+
+def _where_sim(H, persis_info, sim_specs, libE_info):
+    """f = |x|^2, and where the call ran: the manager's thread or not, for which worker."""
+    if sim_specs["user"].get("delay"):
+        time.sleep(sim_specs["user"]["delay"])
+    if sim_specs["user"].get("fail_at") in libE_info["H_rows"]:
+        raise ValueError(f"bad point {H['x'][0].tolist()}")
+    out = np.zeros(len(H), dtype=OUT)
+    out["f"] = np.sum(H["x"] ** 2, axis=1)
+    out["on_manager"] = threading.get_ident() == sim_specs["user"]["manager"]
+    out["seen_worker"] = libE_info["workerID"]
+    return out, persis_info
+
+
+def _run(n: int, nworkers: int = 3, **user):
+    """A persistent sampler on threads; the history's evaluated rows in the order they ran."""
+    sim = SimSpecs(
+        sim_f=_where_sim,
+        inputs=["x"],
+        outputs=OUT,
+        user={"manager": threading.get_ident(), **user},
+    )
+    gen = GenSpecs(
+        gen_f=persistent_uniform,
+        persis_in=["f", "x"],
+        outputs=[("x", float, 2)],
+        user={"lb": LB, "ub": UB, "initial_batch_size": nworkers - 1},
+    )
+    options = {k: user.pop(k) for k in list(user) if k.startswith("threads_")}
+    H, _, flag = libE(
+        sim,
+        gen,
+        ExitCriteria(sim_max=n),
+        alloc_specs={"alloc_f": only_persistent_gens},
+        libE_specs=LibeSpecs(
+            comms="threads", nworkers=nworkers, save_H_on_completion=False, **options
+        ),
+    )
+    assert flag == 0
+    done = H[H["sim_ended"]]
+    return done[np.argsort(done["sim_started_time"], kind="stable")]
+
+
+def test_tiny_simulations_run_on_the_manager_thread_in_their_worker_state():
+    H = _run(200)
+    assert len(H) == 200
+    assert np.allclose(H["f"], np.sum(H["x"] ** 2, axis=1))
+    assert not H["on_manager"][0]  # nothing known of the first call: the worker's thread
+    # then the manager's (a call a busy machine stretches past TINY_WORK sends a few back)
+    assert np.mean(H["on_manager"]) >= 0.5
+    # each call saw the worker the history names, wherever it ran; never the generator's
+    assert np.array_equal(H["seen_worker"], H["sim_worker"])
+    assert set(H["sim_worker"].tolist()) <= {2, 3}
+    assert set(H["gen_worker"].tolist()) == {1}
+    assert H["gen_informed"].sum() >= 200 - 2  # results went back to the generator
+
+
+def test_slower_simulations_stay_on_the_workers_threads():
+    H = _run(12, delay=10 * TINY_WORK)
+    assert len(H) == 12 and not H["on_manager"].any()
+    assert np.allclose(H["f"], np.sum(H["x"] ** 2, axis=1))
+
+
+def test_the_option_off_keeps_every_call_on_the_workers_threads():
+    H = _run(60, threads_tiny_on_manager=False)
+    assert len(H) == 60 and not H["on_manager"].any()
+
+
+def test_a_tiny_simulation_failing_on_the_manager_thread_is_a_worker_error_and_keeps_results(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WorkerError, match=r"_where_sim.*ValueError: bad point"):
+        _run(400, fail_at=150)
+    H = np.load(tmp_path / "libE_history_at_abort.npy")
+    done = H[H["sim_ended"]]
+    assert len(done) >= 150 and done["on_manager"].any()
+    assert np.allclose(done["f"], np.sum(done["x"] ** 2, axis=1))
+    assert 150 not in done["sim_id"]
+
+
+class _Silent(Channel):
+    """A worker's link that is never used: the tests call the worker directly."""
+
+    def send(self, msg):
+        raise AssertionError("unexpected send")
+
+    def recv(self, timeout=None):
+        raise AssertionError("unexpected recv")
+
+    def poll(self, timeout=0.0):
+        return False
+
+
+def _worker(**sim) -> Worker:
+    specs = SimSpecs(sim_f=_where_sim, inputs=["x"], outputs=OUT, user={"manager": 0}, **sim)
+    return Worker(_Silent(), WorkerSetup(1, specs, None, {}))
+
+
+def _work(persistent: bool = False, n: int = 1) -> Work:
+    rows = np.zeros(n, dtype=[("x", float, 2)])
+    return Work(EVAL_SIM_TAG, rows, np.arange(n), {}, persistent, info={"split_rows": True})
+
+
+def test_the_worker_takes_work_on_the_sender_only_once_timed_and_never_in_a_persistent_call():
+    w = _worker()
+    assert w.handle_on_sender(_work()) is None  # never timed yet
+    assert type(w.handle(_work())) is Result  # on its own thread: now timed
+    assert w.call_time[EVAL_SIM_TAG] > 0
+    w.call_time[EVAL_SIM_TAG] = TINY_WORK / 2
+    assert type(w.handle_on_sender(_work())) is Result
+    w.call_time[EVAL_SIM_TAG] = TINY_WORK * 0.6
+    assert type(w.handle_on_sender(_work())) is Result
+    w.call_time[EVAL_SIM_TAG] = TINY_WORK * 0.6
+    assert w.handle_on_sender(_work(n=2)) is None  # a chunk of two calls: too long
+    assert w.handle_on_sender(Stop(PERSIS_STOP)) is None  # only Work
+    w.call_time[EVAL_SIM_TAG] = 0.0
+    assert w.handle_on_sender(_work(persistent=True)) is None  # the worker's thread is busy
+    assert w.handle_on_sender(_work()) is None
+
+
+def test_a_failure_on_the_sender_is_the_same_reply_as_on_the_worker_thread():
+    w = _worker()
+    w.call_time[EVAL_SIM_TAG] = 0.0
+    w.sim_specs.user["fail_at"] = 0
+    reply = w.handle_on_sender(_work())
+    assert isinstance(reply, WorkerFailed) and "bad point" in reply.traceback
+
+
+def test_a_function_with_a_timeout_is_never_timed_so_never_runs_on_the_sender():
+    w = _worker(timeout=5.0)
+    assert type(w.handle(_work())) is Result
+    assert EVAL_SIM_TAG not in w.call_time
+    assert w.handle_on_sender(_work()) is None
