@@ -66,7 +66,8 @@ class Worker:
         self.call_time: dict[int, float] = {}  # running average per work tag, s per call
         # set (on the manager's side) when persistent work comes; cleared when its call ends
         self.in_persistent_call = False
-        channel.let_sender_handle(self.handle_on_sender)
+        # calls are timed only for a sender that may take tiny work itself
+        self.timing = channel.let_sender_handle(self.handle_on_sender)
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""
@@ -141,7 +142,7 @@ class Worker:
         if split:
             with edge:
                 out = self._run_per_row(work, rows, persis_info, libE_info, started)
-            if type(out) is Result:
+            if self.timing and type(out) is Result:
                 self._timed(work.tag, out.ended - started, len(rows))
             return out
         try:
@@ -162,7 +163,7 @@ class Worker:
             else:
                 status = WORKER_DONE
         ended = time.time()
-        if not work.persistent:
+        if self.timing and not work.persistent:
             self._timed(work.tag, ended - started, 1)
         return Result(
             work.tag, int(status), H_o, None, _changed(persis_info, held), started, ended

@@ -54,10 +54,11 @@ class Channel(ABC):
     def poll(self, timeout: float = 0.0) -> bool:
         """True when a message is ready (waits up to ``timeout`` s)."""
 
-    def let_sender_handle(self, handler: SenderHandler) -> None:  # noqa: B027 - optional
+    def let_sender_handle(self, handler: SenderHandler) -> bool:
         """Offer the manager's side ``handler``, to call on a message on its own thread
-        instead of sending it (a reply means handled). Only in-process links can; the
-        default ignores the offer."""
+        instead of sending it (a reply means handled); True when the offer is taken. Only
+        in-process links can; the default declines."""
+        return False
 
     def close(self) -> None:  # noqa: B027 - optional hook, most channels need nothing
         """Release the link; further sends fail."""

@@ -39,9 +39,10 @@ class QueueChannel(InboxChannel):
     def send(self, msg: Any) -> None:
         self.outbox.put((self.worker_id, msg))
 
-    def let_sender_handle(self, handler: SenderHandler) -> None:
+    def let_sender_handle(self, handler: SenderHandler) -> bool:
         if self.sender_may_handle:
             self.sender_handler = handler
+        return self.sender_may_handle
 
 
 class ThreadPool(WorkerPool):

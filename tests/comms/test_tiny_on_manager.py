@@ -102,7 +102,14 @@ def test_a_tiny_simulation_failing_on_the_manager_thread_is_a_worker_error_and_k
 
 
 class _Silent(Channel):
-    """A worker's link that is never used: the tests call the worker directly."""
+    """A worker's link that is never used (the tests call the worker directly), from a
+    sender that may take work itself (``offer_taken``) or not, as a process link."""
+
+    def __init__(self, offer_taken: bool = True) -> None:
+        self.offer_taken = offer_taken
+
+    def let_sender_handle(self, handler):
+        return self.offer_taken
 
     def send(self, msg):
         raise AssertionError("unexpected send")
@@ -114,9 +121,9 @@ class _Silent(Channel):
         return False
 
 
-def _worker(**sim) -> Worker:
+def _worker(offer_taken: bool = True, **sim) -> Worker:
     specs = SimSpecs(sim_f=_where_sim, inputs=["x"], outputs=OUT, user={"manager": 0}, **sim)
-    return Worker(_Silent(), WorkerSetup(1, specs, None, {}))
+    return Worker(_Silent(offer_taken), WorkerSetup(1, specs, None, {}))
 
 
 def _work(persistent: bool = False, n: int = 1) -> Work:
@@ -154,3 +161,9 @@ def test_a_function_with_a_timeout_is_never_timed_so_never_runs_on_the_sender():
     assert type(w.handle(_work())) is Result
     assert EVAL_SIM_TAG not in w.call_time
     assert w.handle_on_sender(_work()) is None
+
+
+def test_a_worker_whose_sender_declines_never_times_its_calls():
+    w = _worker(offer_taken=False)
+    assert type(w.handle(_work())) is Result
+    assert w.call_time == {}
