@@ -6,10 +6,13 @@ A worker may offer to take work on the manager's thread (``let_sender_handle``):
 its recent calls say takes less than a hand-over between threads then runs at once, in the
 worker's state, and its reply comes back from the next ``recv_any``. Under the GIL a tiny
 call on another thread runs no sooner; passing it there and back only adds two hand-overs.
+A call run there that waits on its channel (a sim_f listening for a kill) would wait for
+the very thread it blocks: it is answered at once, and the worker's offer is withdrawn.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Iterable
@@ -18,6 +21,9 @@ from typing import Any
 from libens.comms.affinity import CorePlacement
 from libens.comms.base import Comms, PeerLost, SenderHandler, WorkerMain, WorkerPool
 from libens.comms.queues import CLOSED, InboxChannel
+from libens.errors import ChannelTimeout
+
+logger = logging.getLogger("libens.comms.threads")
 
 
 class QueueChannel(InboxChannel):
@@ -35,6 +41,10 @@ class QueueChannel(InboxChannel):
         self.outbox = outbox
         self.sender_may_handle = sender_may_handle
         self.sender_handler: SenderHandler | None = None
+        # the thread running the handler right now (the manager's), 0 when none: only that
+        # thread's waits are answered at once, the worker's own thread may be on its way
+        # back to its inbox meanwhile
+        self.sender_thread = 0
 
     def send(self, msg: Any) -> None:
         self.outbox.put((self.worker_id, msg))
@@ -43,6 +53,37 @@ class QueueChannel(InboxChannel):
         if self.sender_may_handle:
             self.sender_handler = handler
         return self.sender_may_handle
+
+    def recv(self, timeout: float | None = None) -> Any:
+        if self._in_senders_call():
+            self._withdraw()
+            raise ChannelTimeout(
+                f"worker {self.worker_id}: this call runs on the manager's thread (tiny work, "
+                "LibeSpecs.threads_tiny_on_manager), where no message can arrive; the "
+                "worker's next calls run on its own thread"
+            )
+        return super().recv(timeout)
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        if self._in_senders_call():  # nothing can come while the manager's thread is here
+            if timeout:
+                self._withdraw()
+            return False
+        return super().poll(timeout)
+
+    def _in_senders_call(self) -> bool:
+        """Called from a user function that the manager's thread runs for this worker."""
+        return bool(self.sender_thread) and self.sender_thread == threading.get_ident()
+
+    def _withdraw(self) -> None:
+        """A call on the manager's thread waited on this channel: never again."""
+        if self.sender_handler is not None:
+            self.sender_handler = None
+            logger.info(
+                "worker %d: a call waited for messages on the manager's thread; its calls "
+                "run on its own thread from now on",
+                self.worker_id,
+            )
 
 
 class ThreadPool(WorkerPool):
@@ -69,7 +110,11 @@ class ThreadPool(WorkerPool):
         channel = self._channels[worker_id]
         handler = channel.sender_handler
         if handler is not None:
-            reply = handler(msg)
+            channel.sender_thread = threading.get_ident()
+            try:
+                reply = handler(msg)
+            finally:
+                channel.sender_thread = 0
             if reply is not None:
                 self._handled.append((worker_id, reply))
                 return

@@ -13,6 +13,8 @@ import pytest
 from libens import ExitCriteria, GenSpecs, LibeSpecs, SimSpecs, WorkerError, libE
 from libens.alloc import only_persistent_gens
 from libens.comms.base import Channel
+from libens.comms.threads import ThreadComms
+from libens.errors import ChannelClosed, ChannelTimeout
 from libens.gens.sampling import persistent_uniform
 from libens.messages import EVAL_SIM_TAG, PERSIS_STOP, Result, Stop, Work, WorkerFailed
 from libens.worker import TINY_WORK, Worker, WorkerSetup
@@ -167,3 +169,67 @@ def test_a_worker_whose_sender_declines_never_times_its_calls():
     w = _worker(offer_taken=False)
     assert type(w.handle(_work())) is Result
     assert w.call_time == {}
+
+
+def _pool_with_handler(wait):
+    """A one-worker thread pool whose worker offers a handler that calls ``wait(channel)``
+    and replies ("here", msg, what the wait returned or raised, how long it took); the
+    worker's own thread replies ("thread", msg)."""
+    offered = threading.Event()
+
+    def worker_main(channel, wid):
+        def handler(msg):
+            t0 = time.perf_counter()
+            try:
+                got = wait(channel)
+            except ChannelTimeout as e:
+                got = e
+            return ("here", msg, got, time.perf_counter() - t0)
+
+        channel.let_sender_handle(handler)
+        offered.set()
+        while True:
+            try:
+                msg = channel.recv()
+            except ChannelClosed:
+                return
+            channel.send(("thread", msg))
+
+    pool = ThreadComms(threads_on_one_cpu=False).open_pool(1, worker_main)
+    assert offered.wait(10)
+    return pool
+
+
+def _timed_out(got) -> bool:
+    return isinstance(got, ChannelTimeout) and "threads_tiny_on_manager" in str(got)
+
+
+@pytest.mark.parametrize(
+    ("wait", "answered"),
+    [
+        (lambda channel: channel.poll(30.0), lambda got: got is False),
+        (lambda channel: channel.recv(), _timed_out),  # would block the manager for good
+    ],
+    ids=["poll", "recv"],
+)
+def test_a_call_on_the_manager_thread_that_waits_for_messages_is_answered_at_once(wait, answered):
+    pool = _pool_with_handler(wait)
+    try:
+        pool.send(1, "a")
+        [(wid, (where, msg, got, took))] = pool.recv_any(10)
+        assert (wid, where, msg) == (1, "here", "a") and answered(got) and took < 5
+        pool.send(1, "b")  # the offer is withdrawn: the worker's thread takes it
+        assert pool.recv_any(10) == [(1, ("thread", "b"))]
+    finally:
+        pool.close()
+
+
+def test_a_look_without_waiting_keeps_the_offer():
+    pool = _pool_with_handler(lambda channel: channel.poll())
+    try:
+        for msg in ("a", "b"):
+            pool.send(1, msg)
+            [(_, (where, _, got, _))] = pool.recv_any(10)
+            assert where == "here" and got is False
+    finally:
+        pool.close()
