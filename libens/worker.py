@@ -66,8 +66,11 @@ class Worker:
         self.call_time: dict[int, float] = {}  # running average per work tag, s per call
         # set (on the manager's side) when persistent work comes; cleared when its call ends
         self.in_persistent_call = False
-        # calls are timed only for a sender that may take tiny work itself
-        self.timing = channel.let_sender_handle(self.handle_on_sender)
+        # a sender that may take tiny work itself gives the channel for calls it runs; only
+        # then are calls timed
+        sender_channel = channel.let_sender_handle(self.handle_on_sender)
+        self.timing = sender_channel is not None
+        self.sender_info = {**self.base_info, "comm": sender_channel}
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""
@@ -107,10 +110,11 @@ class Worker:
         calls = len(msg.sim_ids) if msg.info and msg.info.get("split_rows") else 1
         if average * calls > TINY_WORK:
             return None
-        return self.handle(msg)
+        return self.handle(msg, on_sender=True)
 
-    def handle(self, work: Work) -> Result | WorkerFailed:
-        """Run one calculation; an exception becomes a WorkerFailed carrying its traceback."""
+    def handle(self, work: Work, on_sender: bool = False) -> Result | WorkerFailed:
+        """Run one calculation (``on_sender``: on the sender's thread); an exception becomes
+        a WorkerFailed carrying its traceback."""
         is_sim = work.tag == EVAL_SIM_TAG
         func = self.funcs.get(work.tag)
         if func is None:
@@ -125,10 +129,11 @@ class Worker:
             )
         specs = self.sim_specs if is_sim else self.gen_specs
         rows = work.rows if work.rows is not None else np.zeros(0, dtype=[("sim_id", int)])
-        libE_info = self.base_info.copy()
+        base = self.sender_info if on_sender else self.base_info
+        libE_info = base.copy()
         if work.info:  # an allocation's extra keys, never the worker's own identity
             libE_info.update(work.info)
-            libE_info["workerID"], libE_info["comm"] = self.worker_id, self.channel
+            libE_info["workerID"], libE_info["comm"] = self.worker_id, base["comm"]
         libE_info["H_rows"] = work.sim_ids
         libE_info["persistent"] = work.persistent
         libE_info["active_recv"] = work.active_recv

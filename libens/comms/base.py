@@ -8,7 +8,8 @@ Rules every backend keeps:
 - A Channel or WorkerPool is used by one thread at a time; only its owner calls it. An
   in-process channel may let the sender run a worker's handler on a message itself
   (``Channel.let_sender_handle``): the handler accepts only what its worker can take while
-  the worker's own thread waits for a message.
+  the worker's own thread waits for a message, and gives the code it runs a channel of
+  its own for the sender's side.
 - ``comms`` knows nothing about histories or specs: workers run
   ``worker_main(channel, worker_id)``.
 """
@@ -54,11 +55,12 @@ class Channel(ABC):
     def poll(self, timeout: float = 0.0) -> bool:
         """True when a message is ready (waits up to ``timeout`` s)."""
 
-    def let_sender_handle(self, handler: SenderHandler) -> bool:
+    def let_sender_handle(self, handler: SenderHandler) -> Channel | None:
         """Offer the manager's side ``handler``, to call on a message on its own thread
-        instead of sending it (a reply means handled); True when the offer is taken. Only
-        in-process links can; the default declines."""
-        return False
+        instead of sending it (a reply means handled). Returns the channel that user code
+        run that way must be given, or None when the offer is declined (only in-process
+        links can take it; the default declines)."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, most channels need nothing
         """Release the link; further sends fail."""

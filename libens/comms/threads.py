@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from libens.comms.affinity import CorePlacement
-from libens.comms.base import Comms, PeerLost, SenderHandler, WorkerMain, WorkerPool
+from libens.comms.base import Channel, Comms, PeerLost, SenderHandler, WorkerMain, WorkerPool
 from libens.comms.queues import CLOSED, InboxChannel
 from libens.errors import ChannelTimeout
 
@@ -41,48 +41,49 @@ class QueueChannel(InboxChannel):
         self.outbox = outbox
         self.sender_may_handle = sender_may_handle
         self.sender_handler: SenderHandler | None = None
-        # the thread running the handler right now (the manager's), 0 when none: only that
-        # thread's waits are answered at once, the worker's own thread may be on its way
-        # back to its inbox meanwhile
-        self.sender_thread = 0
 
     def send(self, msg: Any) -> None:
         self.outbox.put((self.worker_id, msg))
 
-    def let_sender_handle(self, handler: SenderHandler) -> bool:
-        if self.sender_may_handle:
-            self.sender_handler = handler
-        return self.sender_may_handle
+    def let_sender_handle(self, handler: SenderHandler) -> Channel | None:
+        if not self.sender_may_handle:
+            return None
+        self.sender_handler = handler
+        return SenderSideChannel(self)
+
+
+class SenderSideChannel(Channel):
+    """The worker's channel as a call run on the manager's thread sees it. Nothing can come
+    while that thread is busy with the call, and the worker's own thread owns the inbox: a
+    wait is answered at once, and the worker's offer is withdrawn (its calls then run on
+    its own thread, where messages can reach them)."""
+
+    def __init__(self, channel: QueueChannel) -> None:
+        self.channel = channel
+
+    def send(self, msg: Any) -> None:
+        self.channel.send(msg)
 
     def recv(self, timeout: float | None = None) -> Any:
-        if self._in_senders_call():
-            self._withdraw()
-            raise ChannelTimeout(
-                f"worker {self.worker_id}: this call runs on the manager's thread (tiny work, "
-                "LibeSpecs.threads_tiny_on_manager), where no message can arrive; the "
-                "worker's next calls run on its own thread"
-            )
-        return super().recv(timeout)
+        self._withdraw()
+        raise ChannelTimeout(
+            f"worker {self.channel.worker_id}: this call runs on the manager's thread (tiny "
+            "work, LibeSpecs.threads_tiny_on_manager), where no message can arrive; the "
+            "worker's next calls run on its own thread"
+        )
 
     def poll(self, timeout: float = 0.0) -> bool:
-        if self._in_senders_call():  # nothing can come while the manager's thread is here
-            if timeout:
-                self._withdraw()
-            return False
-        return super().poll(timeout)
-
-    def _in_senders_call(self) -> bool:
-        """Called from a user function that the manager's thread runs for this worker."""
-        return bool(self.sender_thread) and self.sender_thread == threading.get_ident()
+        if timeout:
+            self._withdraw()
+        return False
 
     def _withdraw(self) -> None:
-        """A call on the manager's thread waited on this channel: never again."""
-        if self.sender_handler is not None:
-            self.sender_handler = None
+        if self.channel.sender_handler is not None:
+            self.channel.sender_handler = None
             logger.info(
                 "worker %d: a call waited for messages on the manager's thread; its calls "
                 "run on its own thread from now on",
-                self.worker_id,
+                self.channel.worker_id,
             )
 
 
@@ -110,11 +111,7 @@ class ThreadPool(WorkerPool):
         channel = self._channels[worker_id]
         handler = channel.sender_handler
         if handler is not None:
-            channel.sender_thread = threading.get_ident()
-            try:
-                reply = handler(msg)
-            finally:
-                channel.sender_thread = 0
+            reply = handler(msg)
             if reply is not None:
                 self._handled.append((worker_id, reply))
                 return

@@ -13,14 +13,14 @@ import pytest
 from libens import ExitCriteria, GenSpecs, LibeSpecs, SimSpecs, WorkerError, libE
 from libens.alloc import only_persistent_gens
 from libens.comms.base import Channel
-from libens.comms.threads import ThreadComms
+from libens.comms.threads import SenderSideChannel, ThreadComms
 from libens.errors import ChannelClosed, ChannelTimeout
 from libens.gens.sampling import persistent_uniform
 from libens.messages import EVAL_SIM_TAG, PERSIS_STOP, Result, Stop, Work, WorkerFailed
 from libens.worker import TINY_WORK, Worker, WorkerSetup
 
 LB, UB = np.array([-3.0, -2.0]), np.array([3.0, 2.0])
-OUT = [("f", float), ("on_manager", bool), ("seen_worker", int)]
+OUT = [("f", float), ("on_manager", bool), ("seen_worker", int), ("sender_side", bool)]
 
 
 def _where_sim(H, persis_info, sim_specs, libE_info):
@@ -33,6 +33,7 @@ def _where_sim(H, persis_info, sim_specs, libE_info):
     out["f"] = np.sum(H["x"] ** 2, axis=1)
     out["on_manager"] = threading.get_ident() == sim_specs["user"]["manager"]
     out["seen_worker"] = libE_info["workerID"]
+    out["sender_side"] = isinstance(libE_info["comm"], SenderSideChannel)
     return out, persis_info
 
 
@@ -74,6 +75,8 @@ def test_tiny_simulations_run_on_the_manager_thread_in_their_worker_state():
     assert np.mean(H["on_manager"]) >= 0.5
     # each call saw the worker the history names, wherever it ran; never the generator's
     assert np.array_equal(H["seen_worker"], H["sim_worker"])
+    # a call on the manager's thread gets the channel for that side (waits answered at once)
+    assert np.array_equal(H["sender_side"], H["on_manager"])
     assert set(H["sim_worker"].tolist()) <= {2, 3}
     assert set(H["gen_worker"].tolist()) == {1}
     assert H["gen_informed"].sum() >= 200 - 2  # results went back to the generator
@@ -111,7 +114,7 @@ class _Silent(Channel):
         self.offer_taken = offer_taken
 
     def let_sender_handle(self, handler):
-        return self.offer_taken
+        return self if self.offer_taken else None
 
     def send(self, msg):
         raise AssertionError("unexpected send")
@@ -172,21 +175,21 @@ def test_a_worker_whose_sender_declines_never_times_its_calls():
 
 
 def _pool_with_handler(wait):
-    """A one-worker thread pool whose worker offers a handler that calls ``wait(channel)``
-    and replies ("here", msg, what the wait returned or raised, how long it took); the
-    worker's own thread replies ("thread", msg)."""
+    """A one-worker thread pool whose worker offers a handler that calls ``wait`` on the
+    channel the pool gives for the sender's side and replies ("here", msg, what the wait
+    returned or raised, how long it took); the worker's own thread replies ("thread", msg)."""
     offered = threading.Event()
 
     def worker_main(channel, wid):
         def handler(msg):
             t0 = time.perf_counter()
             try:
-                got = wait(channel)
+                got = wait(sender_side)
             except ChannelTimeout as e:
                 got = e
             return ("here", msg, got, time.perf_counter() - t0)
 
-        channel.let_sender_handle(handler)
+        sender_side = channel.let_sender_handle(handler)
         offered.set()
         while True:
             try:
