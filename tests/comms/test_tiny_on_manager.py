@@ -58,7 +58,11 @@ def _run(n: int, nworkers: int = 3, **user):
         ExitCriteria(sim_max=n),
         alloc_specs={"alloc_f": only_persistent_gens},
         libE_specs=LibeSpecs(
-            comms="threads", nworkers=nworkers, save_H_on_completion=False, **options
+            comms="threads",
+            nworkers=nworkers,
+            save_H_on_completion=False,
+            disable_log_files=True,
+            **options,
         ),
     )
     assert flag == 0
