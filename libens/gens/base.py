@@ -30,6 +30,11 @@ class BuiltinGenerator(Generator):
             bounds = np.array([vocs.variables[n].domain for n in self.names], dtype=float)
             self.lb, self.ub = bounds[:, 0], bounds[:, 1]
 
+    def learn_nothing(self, results: list[dict]) -> None:
+        """The ``ingest`` of a generator whose points never depend on results (the
+        samplers). The driver sees it (unless a subclass overrides ``ingest``) and does not
+        turn results into dicts only to have them dropped."""
+
     def _validate_vocs(self, vocs: Any) -> None:
         who = type(self).__name__
         if not vocs.variables:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from libens.errors import GeneratorError
+from libens.gens.base import BuiltinGenerator
 from libens.gens.persistent import STOP_TAGS, PersistentSupport
 from libens.messages import FINISHED_PERSISTENT_GEN_TAG
 from libens.sims.simulator import rows_as_dicts, to_python
@@ -99,6 +100,8 @@ class GestDriver:
         self.constants = {k: to_python(c.value) for k, c in self.vocs.constants.items()}
         self.sim_workers = max(1, sim_workers)
         self.outstanding = 0
+        # a sampler's results are counted, never converted (see BuiltinGenerator.learn_nothing)
+        self.learns_nothing = type(self.gen).ingest is BuiltinGenerator.learn_nothing
 
     def suggest(self, n: int) -> np.ndarray:
         """Ask for up to ``n`` points; returns them as rows of ``gen_specs.outputs``."""
@@ -167,6 +170,8 @@ class GestDriver:
         if rows is None or not len(rows):
             return 0
         self.outstanding -= len(rows)
+        if self.learns_nothing:
+            return len(rows)
         keep = self._usable(rows)
         if ids is not None:
             ids = np.asarray(ids)

@@ -46,8 +46,7 @@ class UniformSample(BuiltinGenerator):
         v = values[int(self.rng.integers(len(values)))]
         return v.item() if isinstance(v, np.generic) else v
 
-    def ingest(self, results: list[dict]) -> None:
-        """A sampler learns nothing from results."""
+    ingest = BuiltinGenerator.learn_nothing
 
 
 class LatinHypercube(BuiltinGenerator):
@@ -63,5 +62,4 @@ class LatinHypercube(BuiltinGenerator):
         unit = (strata + self.rng.uniform(size=(n, d))) / n
         return [self.point(x) for x in self.lb + unit * (self.ub - self.lb)]
 
-    def ingest(self, results: list[dict]) -> None:
-        """A sampler learns nothing from results."""
+    ingest = BuiltinGenerator.learn_nothing

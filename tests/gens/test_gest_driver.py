@@ -19,6 +19,9 @@ from libens import (
     SimSpecs,
     SpecError,
 )
+from libens.gens import UniformSample
+from libens.gens import driver as driver_module
+from libens.gens.driver import GestSession
 
 VOCS_2D = VOCS(
     variables={"x": [-2.0, 2.0], "y": [-1.0, 1.0]},
@@ -378,3 +381,27 @@ def test_rows_become_dicts_of_python_values_whatever_the_fields_hold():
     assert mixed == [{"a": 1.5, "v": [0.0, 0.0], "o": 7.0}, {"a": 2.0, "v": [5.0, 6.0], "o": "x"}]
     assert type(mixed[0]["o"]) is float
     assert rows_as_dicts(rows, []) == []
+
+
+class _IngestingSampler(UniformSample):
+    """A user's sampler that does look at results."""
+
+    def ingest(self, results: list[dict]) -> None:
+        self.seen = [*getattr(self, "seen", []), *results]
+
+
+@pytest.mark.parametrize(("cls", "told"), [(UniformSample, False), (_IngestingSampler, True)])
+def test_a_sampler_is_not_given_results_unless_it_overrides_ingest(cls, told, monkeypatch):
+    converted = []
+    monkeypatch.setattr(
+        driver_module, "rows_as_dicts", lambda rows, names: converted.append(len(rows)) or []
+    )
+    gen = cls(VOCS_2D, seed=1)
+    session = GestSession(GenSpecs(generator=gen, vocs=VOCS_2D), {"sim_workers": 2}, 0)
+    first = session.start(None, np.zeros(0, int), 1)
+    done = np.zeros(2, dtype=[("x", float), ("y", float), ("f", float)])
+    done["x"], done["y"] = first["x"], first["y"]
+    after = session.feed(done, np.array([0, 1]), False)
+    assert len(first) == len(after) == 2  # as many new points as results came back
+    assert session.driver.outstanding == 2
+    assert converted == ([2] if told else [])
