@@ -49,7 +49,7 @@ def _run(n: int, nworkers: int = 3, **user):
         gen_f=persistent_uniform,
         persis_in=["f", "x"],
         outputs=[("x", float, 2)],
-        user={"lb": LB, "ub": UB, "initial_batch_size": nworkers - 1},
+        user={"lb": LB, "ub": UB, "initial_batch_size": 1},  # orders of one point
     )
     options = {k: user.pop(k) for k in list(user) if k.startswith("threads_")}
     H, _, flag = libE(
