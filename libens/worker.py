@@ -67,10 +67,15 @@ class Worker:
         # set (on the manager's side) when persistent work comes; cleared when its call ends
         self.in_persistent_call = False
         # a sender that may take tiny work itself gives the channel for calls it runs; only
-        # then are calls timed
+        # then are calls timed, and never those of a function with a timeout or run in
+        # threads of its own (so these never run on the sender's thread)
         sender_channel = channel.let_sender_handle(self.handle_on_sender)
-        self.timing = sender_channel is not None
         self.sender_info = {**self.base_info, "comm": sender_channel}
+        self.timed_tags = (
+            {tag for tag, f in self.funcs.items() if not (f.timeout or f.threaded)}
+            if sender_channel is not None
+            else set()
+        )
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""
@@ -147,7 +152,7 @@ class Worker:
         if split:
             with edge:
                 out = self._run_per_row(work, rows, persis_info, libE_info, started)
-            if self.timing and type(out) is Result:
+            if work.tag in self.timed_tags and type(out) is Result:
                 self._timed(work.tag, out.ended - started, len(rows))
             return out
         try:
@@ -168,19 +173,14 @@ class Worker:
             else:
                 status = WORKER_DONE
         ended = time.time()
-        if self.timing and not work.persistent:
+        if work.tag in self.timed_tags and not work.persistent:
             self._timed(work.tag, ended - started, 1)
         return Result(
             work.tag, int(status), H_o, None, _changed(persis_info, held), started, ended
         )
 
     def _timed(self, tag: int, took: float, calls: int) -> None:
-        """Count a call (or a chunk of ``calls``) in the running average of ``tag``'s calls;
-        a function with a timeout, or run in threads of its own, is never timed, so never
-        runs on the sender's thread."""
-        func = self.funcs[tag]
-        if func.timeout or func.threaded:
-            return
+        """Count a call (or a chunk of ``calls``) in the running average of ``tag``'s calls."""
         self.call_time[tag] = running_average(self.call_time.get(tag), took / calls)
 
     def _run_per_row(
