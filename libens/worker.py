@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from libens.comms.affinity import UserCode, running_average
+from libens.comms.affinity import StayPut, UserCode, running_average
 from libens.comms.base import Channel
 from libens.errors import ChannelClosed
 from libens.messages import (
@@ -63,6 +63,7 @@ class Worker:
         if gen_f is not None:
             self.funcs[EVAL_GEN_TAG] = UserFunction(gen_f, self.gen_specs.threaded)
         self.sim_code, self.gen_code = UserCode("sim"), UserCode("gen")  # see comms.affinity
+        self.sender_code = StayPut()
         self.call_time: dict[int, float] = {}  # running average per work tag, s per call
         # set (on the manager's side) when persistent work comes; cleared when its call ends
         self.in_persistent_call = False
@@ -147,7 +148,7 @@ class Worker:
         persis_info = held = self.persis_info
         started = time.time()
         split = libE_info.pop("split_rows", False)
-        edge = self.sim_code if is_sim else self.gen_code
+        edge = self.sender_code if on_sender else self.sim_code if is_sim else self.gen_code
         edge.calls = len(rows) if split else 1
         if split:
             with edge:

@@ -153,6 +153,22 @@ class UserCode:
                 state.pin(was)
 
 
+class StayPut:
+    """The edge of user code that runs where its thread already is, untimed: tiny work a
+    sender runs for a worker. Its worker's own timing chose it as tiny, and that timing (not
+    this thread's) sends a call that turned long back to the worker's thread."""
+
+    calls = 1
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(
+        self, kind: type | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        pass
+
+
 class _Waiting:
     """``with waiting:`` around a blocking receive. Inside user code (a persistent generator
     waiting for results) it ends one stretch of user code, waits on the pool's CPU, so the

@@ -4,6 +4,7 @@ worker's own thread (libens.worker.Worker.handle_on_sender, libens.comms.threads
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -12,6 +13,8 @@ import pytest
 
 from libens import ExitCriteria, GenSpecs, LibeSpecs, SimSpecs, WorkerError, libE
 from libens.alloc import only_persistent_gens
+from libens.comms import affinity
+from libens.comms.affinity import CorePlacement
 from libens.comms.base import Channel
 from libens.comms.threads import SenderSideChannel, ThreadComms
 from libens.errors import ChannelClosed, ChannelTimeout
@@ -154,6 +157,32 @@ def test_the_worker_takes_work_on_the_sender_only_once_timed_and_never_in_a_pers
     assert w.handle_on_sender(Stop(PERSIS_STOP)) is None  # only Work
     w.call_time[EVAL_SIM_TAG] = 0.0
     assert w.handle_on_sender(_work(persistent=True)) is None  # the worker's thread is busy
+    assert w.handle_on_sender(_work()) is None
+
+
+def test_a_call_on_the_sender_that_turned_long_goes_back_to_the_worker_not_the_senders_cpus():
+    """The worker's timing, not the sender thread's, owns such calls: a long one moves the
+    next off the sender, and the sender's own stretches of user code (and its CPU) are
+    left as they were."""
+    w = _worker()
+    w.sim_specs.user["delay"] = 10 * TINY_WORK  # lifts the running average over TINY_WORK
+    w.call_time[EVAL_SIM_TAG] = 0.0
+    seen = {}
+
+    def sender():
+        placement = CorePlacement(min(os.sched_getaffinity(0)), os.sched_getaffinity(0))
+        placement.join()
+        state = affinity._local.state
+        seen["reply"] = w.handle_on_sender(_work())
+        seen["averages"], seen["pinned"] = dict(state.average), state.pinned
+        placement.leave()
+
+    t = threading.Thread(target=sender)
+    t.start()
+    t.join()
+    assert type(seen["reply"]) is Result and seen["reply"].rows["f"].tolist() == [0.0]
+    assert seen["averages"] == {} and seen["pinned"]
+    assert w.call_time[EVAL_SIM_TAG] > TINY_WORK
     assert w.handle_on_sender(_work()) is None
 
 
