@@ -160,15 +160,24 @@ class GenSpecs(_Spec):
             returns_id = bool(getattr(self.generator, "returns_id", False))
             if not self.outputs:
                 self.outputs = vocs_fields.gen_output_fields(self.vocs, returns_id)
-            if not self.persis_in:
-                self.persis_in = vocs_fields.vocs_field_names(self.vocs) + (
-                    ["_id"] if returns_id else []
-                )
-                if self.generator is not None:
-                    self.persis_in.append("sim_failed")
+            told = vocs_fields.vocs_field_names(self.vocs) + (["_id"] if returns_id else [])
+            if self.generator is not None:
+                told.append("sim_failed")
+            if not self.persis_in and not _learns_nothing(self.generator):
+                self.persis_in = told
             if not self.inputs and self.generator is not None:
-                self.inputs = [*self.persis_in, "sim_ended", "gen_worker"]
+                self.inputs = [*(self.persis_in or told), "sim_ended", "gen_worker"]
         return self
+
+
+def _learns_nothing(generator: Any) -> bool:
+    """Whether a generator object is given no result fields (``gens.base.learns_nothing``);
+    imported only when there is one, so a run of a classic gen_f never imports gest-api."""
+    if generator is None:
+        return False
+    from libens.gens.base import learns_nothing
+
+    return learns_nothing(generator)
 
 
 class AllocSpecs(_Spec):

@@ -32,8 +32,9 @@ class BuiltinGenerator(Generator):
 
     def learn_nothing(self, results: list[dict]) -> None:
         """The ``ingest`` of a generator whose points never depend on results (the
-        samplers). The driver sees it (unless a subclass overrides ``ingest``) and does not
-        turn results into dicts only to have them dropped."""
+        samplers). libens sees it (unless a subclass overrides ``ingest``, see
+        ``learns_nothing``): the history's rows are not read for it, nor made into dicts
+        only to be dropped."""
 
     def _validate_vocs(self, vocs: Any) -> None:
         who = type(self).__name__
@@ -82,6 +83,13 @@ class BuiltinGenerator(Generator):
 
     def finalize(self) -> None:
         """Nothing to release."""
+
+
+def learns_nothing(generator: Any) -> bool:
+    """Whether ``generator``'s ``ingest`` is ``BuiltinGenerator.learn_nothing`` (a subclass
+    that overrides ``ingest`` learns): such a generator is given no result fields, and its
+    results are only counted."""
+    return getattr(type(generator), "ingest", None) is BuiltinGenerator.learn_nothing
 
 
 def _py(v: Any) -> Any:

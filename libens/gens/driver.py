@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from libens.errors import GeneratorError
-from libens.gens.base import BuiltinGenerator
+from libens.gens.base import learns_nothing
 from libens.gens.persistent import STOP_TAGS, PersistentSupport
 from libens.messages import FINISHED_PERSISTENT_GEN_TAG
 from libens.sims.simulator import rows_as_dicts, to_python
@@ -100,8 +100,8 @@ class GestDriver:
         self.constants = {k: to_python(c.value) for k, c in self.vocs.constants.items()}
         self.sim_workers = max(1, sim_workers)
         self.outstanding = 0
-        # a sampler's results are counted, never converted (see BuiltinGenerator.learn_nothing)
-        self.learns_nothing = type(self.gen).ingest is BuiltinGenerator.learn_nothing
+        # a sampler's results are counted, never read or converted (see learns_nothing)
+        self.learns_nothing = learns_nothing(self.gen)
 
     def suggest(self, n: int) -> np.ndarray:
         """Ask for up to ``n`` points; returns them as rows of ``gen_specs.outputs``."""
@@ -166,12 +166,15 @@ class GestDriver:
 
     def ingest(self, rows: np.ndarray | None, ids: np.ndarray | None) -> int:
         """Give evaluated rows (with their sim_ids) to the generator; returns how many came
-        back. Rows it has already ingested (before a resume) are skipped."""
+        back. Rows it has already ingested (before a resume) are skipped. A generator that
+        learns nothing is given ids only (its ``persis_in`` is empty): they are counted."""
+        if self.learns_nothing:
+            n = len(ids) if ids is not None else 0 if rows is None else len(rows)
+            self.outstanding -= n
+            return n
         if rows is None or not len(rows):
             return 0
         self.outstanding -= len(rows)
-        if self.learns_nothing:
-            return len(rows)
         keep = self._usable(rows)
         if ids is not None:
             ids = np.asarray(ids)

@@ -21,7 +21,7 @@ from libens import (
 )
 from libens.gens import UniformSample
 from libens.gens import driver as driver_module
-from libens.gens.driver import GestSession
+from libens.gens.driver import DONE, GestSession
 
 VOCS_2D = VOCS(
     variables={"x": [-2.0, 2.0], "y": [-1.0, 1.0]},
@@ -405,3 +405,25 @@ def test_a_sampler_is_not_given_results_unless_it_overrides_ingest(cls, told, mo
     assert len(first) == len(after) == 2  # as many new points as results came back
     assert session.driver.outstanding == 2
     assert converted == ([2] if told else [])
+
+
+@pytest.mark.parametrize(("cls", "told"), [(UniformSample, False), (_IngestingSampler, True)])
+def test_no_result_field_is_read_for_a_generator_that_learns_nothing(cls, told):
+    """Its persis_in is empty, so its work orders carry ids only; what it starts from (H0)
+    is read as for any generator."""
+    spec = GenSpecs(generator=cls(VOCS_2D, seed=1), vocs=VOCS_2D)
+    vocs_names = ["x", "y", "c", "f", "sim_failed"]
+    assert spec.persis_in == (vocs_names if told else [])
+    assert spec.inputs == [*vocs_names, "sim_ended", "gen_worker"]
+
+
+def test_a_sampler_given_ids_only_asks_for_as_many_points_as_came_back():
+    spec = GenSpecs(generator=UniformSample(VOCS_2D, seed=1), vocs=VOCS_2D)
+    session = GestSession(spec, {"sim_workers": 3}, 0)
+    first = session.start(None, np.zeros(0, int), 1)
+    assert len(first) == 3 and session.driver.outstanding == 3
+    after = session.feed(None, np.array([0, 2]), False)
+    assert len(after) == 2
+    assert session.driver.outstanding == 3
+    assert session.feed(None, np.array([1, 3, 4]), True) is DONE
+    assert session.driver.outstanding == 0
