@@ -169,7 +169,7 @@ class GestDriver:
         back. Rows it has already ingested (before a resume) are skipped. A generator that
         learns nothing is given ids only (its ``persis_in`` is empty): they are counted."""
         if self.learns_nothing:
-            n = len(ids) if ids is not None else 0 if rows is None else len(rows)
+            n = len(ids) if ids is not None else len(rows) if rows is not None else 0
             self.outstanding -= n
             return n
         if rows is None or not len(rows):
