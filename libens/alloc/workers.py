@@ -68,16 +68,18 @@ class WorkerTable:
             return
         active[wid] = tag
         self._active_col[self.slot[wid]] = tag
-        _recount(self.active_count, was, tag)
-        if tag:
-            self.idle.pop(wid, None)
-            self.idle_in[self.persis[wid]].pop(wid, None)
-            if not was:
-                self.busy += 1
+        counts = self.active_count  # as _recount does, inline: this runs on every event
+        if was:
+            counts[was] -= 1
+            if not tag:
+                self.idle[wid] = self.idle_in[self.persis[wid]][wid] = None
+                self.busy -= 1
+                return
         else:
-            self.idle[wid] = None
-            self.idle_in[self.persis[wid]][wid] = None
-            self.busy -= 1
+            del self.idle[wid]
+            del self.idle_in[self.persis[wid]][wid]
+            self.busy += 1
+        counts[tag] = counts.get(tag, 0) + 1
 
     def set_persistent(self, wid: int, tag: int, active_recv: bool = False) -> None:
         """A persistent user function started (tag) or ended (0) on ``wid``."""
