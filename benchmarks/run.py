@@ -197,6 +197,29 @@ def table(rows: list[dict]) -> None:
             f"{len(ratios)} configurations; {sum(x >= 10 for x in ratios)} at 10x or more, "
             f"{sum(x >= 20 for x in ratios)} at 20x or more"
         )
+    targets(rows)
+
+
+def targets(rows: list[dict]) -> None:
+    """The table against the issue's other per-row targets: cost per evaluation within 4x
+    the transport's round trip, and the first evaluation with local comms no later."""
+    name = "{workload} {comms} {nworkers}".format_map
+    floor = [r for r in rows if r["libens_us_per_eval_over_floor"] is not None]
+    over = [r for r in floor if r["libens_us_per_eval_over_floor"] > 4]
+    line = f"within 4x the transport round trip: {len(floor) - len(over)} of {len(floor)}"
+    if over:
+        key = "libens_us_per_eval_over_floor"
+        line += "; not: " + ", ".join(f"{name(r)} ({r[key]:.1f}x)" for r in over)
+    print(line)
+    local = [
+        r
+        for r in rows
+        if r["comms"] == "local"
+        and None not in (r["libens_first_eval_s"], r["libensemble_first_eval_s"])
+    ]
+    if local:
+        first = sum(r["libens_first_eval_s"] <= r["libensemble_first_eval_s"] for r in local)
+        print(f"first evaluation with local comms: libens no later in {first} of {len(local)}")
 
 
 def scale(args: argparse.Namespace) -> None:
