@@ -204,11 +204,11 @@ def targets(rows: list[dict]) -> None:
     """The table against the issue's other per-row targets: cost per evaluation within 4x
     the transport's round trip, and the first evaluation with local comms no later."""
     name = "{workload} {comms} {nworkers}".format_map
-    floor = [r for r in rows if r["libens_us_per_eval_over_floor"] is not None]
-    over = [r for r in floor if r["libens_us_per_eval_over_floor"] > 4]
+    key = "libens_us_per_eval_over_floor"
+    floor = [r for r in rows if r[key] is not None]
+    over = [r for r in floor if r[key] > 4]
     line = f"within 4x the transport round trip: {len(floor) - len(over)} of {len(floor)}"
     if over:
-        key = "libens_us_per_eval_over_floor"
         line += "; not: " + ", ".join(f"{name(r)} ({r[key]:.1f}x)" for r in over)
     print(line)
     local = [
