@@ -3,15 +3,17 @@
 Waiting does not spin for long (MPICH's blocking receive would keep a core busy): the
 manager probes all ranks with ``Iprobe``, workers their manager. For the first 5 ms of a
 wait they probe and yield the CPU between probes (``sched_yield``: a rank with work on the
-same core runs at once), then sleep between probes, from 10 us doubling to 200 us (an
-in-process generator's link is watched with ``select`` during that sleep, so it never waits
-for the backoff). MPI has no wake-up a sleeping rank could block on, so a reply that comes
-while a rank sleeps waits for the end of its nap: the 5 ms of yielding probes keep short
+same core runs at once), then nap between probes for 1% of the time waited so far, from
+10 us to 5 ms (an in-process generator's link is watched with ``select`` during a nap, so it
+never waits for one). MPI has no wake-up a sleeping rank could block on, so a reply that
+comes while a rank naps waits for the end of the nap: the 5 ms of yielding probes keep short
 exchanges (persistent generators with quick simulations) out of the naps, which made them
 3-4x faster (persistent generator, 2 workers on 2 cores: 725 -> 2,800 evaluations/s), and
-cost at most 5 ms of CPU per wait. An idle manager costs about 5-10 % of a core (measured:
-0.12-0.25 s of CPU, start-up included, over a 2.1 s wait on two sleeping workers; a
-local-comms manager: 0.025 s).
+cost at most 5 ms of CPU per wait. Naps in proportion to the wait keep a reply at most
+about 1% late and an idle rank to a few hundred wake-ups a second: with fixed naps of at most
+200 us, idle ranks woke 5,000 times a second each and, with more ranks than cores, took the
+cores of the ranks with work (persistent generators, 4 workers on 2 cores: 1.23-1.45x
+faster). An idle manager uses 0.03-0.10 s of CPU over a 2 s wait (local comms: 0.025 s).
 
 When a worker rank fails:
 - a user function raises: the worker reports it (with its traceback) and stays alive; the
@@ -36,30 +38,35 @@ from libens.comms.inproc import InprocLink
 from libens.errors import ChannelTimeout, CommError
 
 SPIN_SECONDS = 5e-3
-MIN_BACKOFF = 1e-5
-MAX_BACKOFF = 2e-4
+NAP_SHARE = 0.01  # a nap lasts this share of the wait so far
+MIN_NAP = 1e-5
+MAX_NAP = 5e-3
 
 
 class Backoff:
     """Between probes: a yield for the first SPIN_SECONDS of a wait (a reply that comes within
-    milliseconds costs no sleep, whose wake-up alone takes tens of microseconds), then sleeps
-    from MIN_BACKOFF doubling to MAX_BACKOFF, watching ``links`` meanwhile."""
+    milliseconds costs no sleep, whose wake-up alone takes tens of microseconds), then naps
+    of NAP_SHARE of the time waited so far (MIN_NAP to MAX_NAP), watching ``links``
+    meanwhile. An idle rank wakes a few hundred times a second, not thousands: on a machine
+    with fewer cores than ranks, every wake-up of an idle rank takes a core from a rank
+    with work."""
 
     def __init__(self, links: list[Any] | None = None) -> None:
         self.start = time.monotonic()
-        self.delay = MIN_BACKOFF
         self.links = links or []
 
     def nap(self, left: float | None) -> None:
-        if time.monotonic() - self.start < SPIN_SECONDS:
+        waited = time.monotonic() - self.start
+        if waited < SPIN_SECONDS:
             os.sched_yield()  # let a process with work run; come straight back if none
             return
-        t = self.delay if left is None else min(self.delay, left)
+        t = min(MAX_NAP, max(MIN_NAP, NAP_SHARE * waited))
+        if left is not None:
+            t = min(t, left)
         if self.links:
             select.select(self.links, [], [], t)
         else:
             time.sleep(t)
-        self.delay = min(2 * self.delay, MAX_BACKOFF)
 
 
 def _mpi() -> Any:
