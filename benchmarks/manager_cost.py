@@ -12,7 +12,9 @@ difference of evaluations is the exact cost of one, start-up excluded. Fix the h
 keep OpenBLAS to one thread and turn address randomization off: otherwise the count moves by
 2-3% from run to run (OpenBLAS's idle threads run instructions of their own).
 ``--history 1000000`` starts from a million evaluated rows: the same difference then shows
-whether an evaluation costs more in a long run.
+whether an evaluation costs more in a long run. ``--batch 4`` has the generator send 4
+points a round (as the benchmark's workloads do with 4 workers) instead of 2: what a round
+costs the manager is then shared by twice as many evaluations.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ DONE = [("sim_started", bool), ("sim_ended", bool), ("gen_informed", bool)]  # H
 
 class InstantPool(WorkerPool):
     """Workers that answer at once: a sim returns f = sum(x**2), the generator returns as
-    many uniform points as results it got."""
+    many uniform points as results it got (``first_batch`` to begin with)."""
+
+    first_batch = 2
 
     def __init__(self, worker_ids: list[int]) -> None:
         self._ids = worker_ids
@@ -67,7 +71,7 @@ class InstantPool(WorkerPool):
             out["f"] = np.sum(msg.rows["x"] ** 2, axis=1)
             reply: Any = Result(EVAL_SIM_TAG, 0, out, None, None, 0.0, 1e-6)
         elif isinstance(msg, Work):
-            rows = np.zeros(len(msg.sim_ids) or 2, dtype=X)
+            rows = np.zeros(len(msg.sim_ids) or self.first_batch, dtype=X)
             rows["x"] = self._rng.uniform(-1.0, 1.0, (len(rows), 2))
             reply = GenOutput(EVAL_GEN_TAG, rows)
         elif isinstance(msg, Stop) and msg.tag == Tag.PERSIS_STOP:
@@ -106,7 +110,14 @@ def main() -> None:
         default=0,
         help="evaluated rows the run starts with (H0): the cost per evaluation must not grow",
     )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=2,
+        help="points per round of the generator (the benchmark's workloads: one per worker)",
+    )
     args = p.parse_args()
+    InstantPool.first_batch = args.batch
     H0 = np.zeros(args.history, dtype=[("x", float, (2,)), ("f", float), *DONE])
     for name, _ in DONE:
         H0[name] = True
@@ -119,7 +130,7 @@ def main() -> None:
             "gen_f": persistent_uniform,
             "persis_in": ["f", "x"],
             "out": [("x", float, (2,))],
-            "user": {"lb": lb, "ub": ub, "initial_batch_size": 2},
+            "user": {"lb": lb, "ub": ub, "initial_batch_size": args.batch},
         },
         {"sim_max": args.evals},
         None,
@@ -139,6 +150,7 @@ def main() -> None:
             {
                 "workload": "persis_batch",
                 "evals": done,
+                "batch": args.batch,
                 "manager_us_per_eval": round(wall / done * 1e6, 1),
                 "exit_flag": int(flag),
             }
