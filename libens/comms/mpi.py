@@ -4,7 +4,7 @@ Waiting does not spin for long (MPICH's blocking receive would keep a core busy)
 manager probes all ranks with ``Iprobe``, workers their manager. For the first 5 ms of a
 wait they probe and yield the CPU between probes (``sched_yield``: a rank with work on the
 same core runs at once), then nap between probes for 1% of the time waited so far, from
-10 us to 5 ms (an in-process generator's link is watched with ``select`` during a nap, so it
+50 us to 5 ms (an in-process generator's link is watched with ``select`` during a nap, so it
 never waits for one). MPI has no wake-up a sleeping rank could block on, so a reply that
 comes while a rank naps waits for the end of the nap: the 5 ms of yielding probes keep short
 exchanges (persistent generators with quick simulations) out of the naps, which made them
@@ -38,15 +38,14 @@ from libens.comms.inproc import InprocLink
 from libens.errors import ChannelTimeout, CommError
 
 SPIN_SECONDS = 5e-3
-NAP_SHARE = 0.01  # a nap lasts this share of the wait so far
-MIN_NAP = 1e-5
+NAP_SHARE = 0.01  # a nap lasts this share of the wait so far (50 us after SPIN_SECONDS)
 MAX_NAP = 5e-3
 
 
 class Backoff:
     """Between probes: a yield for the first SPIN_SECONDS of a wait (a reply that comes within
     milliseconds costs no sleep, whose wake-up alone takes tens of microseconds), then naps
-    of NAP_SHARE of the time waited so far (MIN_NAP to MAX_NAP), watching ``links``
+    of NAP_SHARE of the time waited so far (at most MAX_NAP), watching ``links``
     meanwhile. An idle rank wakes a few hundred times a second, not thousands: on a machine
     with fewer cores than ranks, every wake-up of an idle rank takes a core from a rank
     with work."""
@@ -60,7 +59,7 @@ class Backoff:
         if waited < SPIN_SECONDS:
             os.sched_yield()  # let a process with work run; come straight back if none
             return
-        t = min(MAX_NAP, max(MIN_NAP, NAP_SHARE * waited))
+        t = min(MAX_NAP, NAP_SHARE * waited)
         if left is not None:
             t = min(t, left)
         if self.links:
