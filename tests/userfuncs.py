@@ -156,11 +156,18 @@ def flaky_sim(H, persis_info, sim_specs, libE_info):
     return sphere(H, persis_info, sim_specs, libE_info)
 
 
+def _first_to_claim(marker: str) -> bool:
+    """True for exactly one caller, in any process: the one whose call creates ``marker``."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 def die_once_sim(H, persis_info, sim_specs, libE_info):
     """The first call on worker 1 kills its process; every other call evaluates."""
-    marker = sim_specs["user"]["marker"]
-    if libE_info["workerID"] == 1 and not os.path.exists(marker):
-        open(marker, "w").close()
+    if libE_info["workerID"] == 1 and _first_to_claim(sim_specs["user"]["marker"]):
         os._exit(9)
     return sphere(H, persis_info, sim_specs, libE_info)
 
@@ -191,8 +198,6 @@ def sigkill_once_sim(H, persis_info, sim_specs, libE_info):
     """The first call anywhere SIGKILLs its own worker process; the others evaluate."""
     import signal
 
-    marker = sim_specs["user"]["marker"]
-    if not os.path.exists(marker):
-        open(marker, "w").close()
+    if _first_to_claim(sim_specs["user"]["marker"]):
         os.kill(os.getpid(), signal.SIGKILL)
     return sphere(H, persis_info, sim_specs, libE_info)
