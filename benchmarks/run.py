@@ -3,7 +3,7 @@
     python benchmarks/run.py --compare            # full table (10,000 evals, 3 repeats)
     python benchmarks/run.py --compare --quick    # 2,000 evals, 1 repeat
     python benchmarks/run.py --scale              # 1M evaluations; 256 sleeping workers
-    python benchmarks/run.py --table out.txt      # the table of a saved --compare output
+    python benchmarks/run.py --table out.txt      # the summary of a saved --compare/--scale output
 
 libEnsemble is installed from PyPI into its own virtual environment (cached in
 benchmarks/.cache). Each configuration runs both frameworks alternately, in fresh processes;
@@ -24,6 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache" / "libensemble-1.6.1"
+RUN_DIR = HERE / ".cache"  # where runs start: output files land here, not in the repo
 WORKLOAD = HERE / "workload.py"
 FLOOR = HERE / "transport_floor.py"
 LIBENS_PY = Path(sys.executable)
@@ -63,14 +64,25 @@ def reference_python() -> Path:
 
 
 def run_json(cmd: list[str], timeout: float) -> dict | None:
+    """The last JSON line a run printed; None when it failed, with why on stderr (its exit
+    code and the end of its error output), so a missing number in the table has a cause."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
     try:
-        out = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE / ".cache"
-        )
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=RUN_DIR)
     except subprocess.TimeoutExpired:
+        _report_failure(cmd, f"no result within {timeout:.0f} s", "")
         return None
     lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
-    return json.loads(lines[-1]) if out.returncode == 0 and lines else None
+    if out.returncode == 0 and lines:
+        return json.loads(lines[-1])
+    why = f"exit code {out.returncode}" + ("" if lines else ", no JSON line printed")
+    _report_failure(cmd, why, out.stderr)
+    return None
+
+
+def _report_failure(cmd: list[str], why: str, stderr: str) -> None:
+    tail = "\n".join("    " + x for x in stderr.strip().splitlines()[-5:])
+    print(f"run failed ({why}): {' '.join(cmd)}" + (f"\n{tail}" if tail else ""), file=sys.stderr)
 
 
 def workload_cmd(
@@ -127,7 +139,6 @@ def compile_libens() -> None:
 def compare(args: argparse.Namespace) -> None:
     ref = reference_python()
     compile_libens()
-    (HERE / ".cache").mkdir(exist_ok=True)
     floor = floors(ref)
     print(json.dumps({"transport_floor_us": floor}), flush=True)
     rows = []
@@ -192,33 +203,43 @@ def table(rows: list[dict]) -> None:
             f"| {_fmt(r['libens_peak_rss_mb'], 1)} / {_fmt(r['libensemble_peak_rss_mb'], 1)} "
             f"| {_fmt(r['libens_first_eval_s'], 3)} / {_fmt(r['libensemble_first_eval_s'], 3)} |"
         )
+    print()
+    for line in summary(rows):
+        print(line)
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "not met"
+
+
+def summary(rows: list[dict]) -> list[str]:
+    """The lines under the table: the rows against the issue's targets (ten times
+    libEnsemble on every row and twenty in the median; cost per evaluation within 4x the
+    transport's round trip; the first evaluation with local comms no later)."""
+    lines = []
     ratios = [r["ratio"] for r in rows if r["ratio"]]
     if ratios:
-        print(
-            f"\nmedian ratio {statistics.median(ratios):.1f}, min {min(ratios):.1f} over "
-            f"{len(ratios)} configurations; {sum(x >= 10 for x in ratios)} at 10x or more, "
-            f"{sum(x >= 20 for x in ratios)} at 20x or more"
+        median, low = statistics.median(ratios), min(ratios)
+        whole = len(rows) == len(WORKLOADS) * len(CONFIGS)
+        lines.append(
+            f"median ratio {median:.1f}, min {low:.1f} over {len(ratios)} configurations; "
+            f"{sum(x >= 10 for x in ratios)} at 10x or more, "
+            f"{sum(x >= 20 for x in ratios)} at 20x or more (target 10x on every row: "
+            f"{_verdict(low >= 10 and len(ratios) == len(rows))}; 20x in the median: "
+            + (_verdict(median >= 20) if whole else "for the whole table only")
+            + ")"
         )
-    targets(rows)
-    short = [r["evals"] for r in rows if r.get("evals", TARGET_EVALS) < TARGET_EVALS]
-    if short:
-        print(
-            f"({min(short):,} evaluations per run: the targets are for {TARGET_EVALS:,} or more, "
-            "where libEnsemble's cost per evaluation has grown with its history)"
-        )
-
-
-def targets(rows: list[dict]) -> None:
-    """The table against the issue's other per-row targets: cost per evaluation within 4x
-    the transport's round trip, and the first evaluation with local comms no later."""
     name = "{workload} {comms} {nworkers}".format_map
     key = "libens_us_per_eval_over_floor"
     floor = [r for r in rows if r[key] is not None]
     over = [r for r in floor if r[key] > 4]
-    line = f"within 4x the transport round trip: {len(floor) - len(over)} of {len(floor)}"
+    line = (
+        f"within 4x the transport round trip: {len(floor) - len(over)} of {len(floor)} "
+        f"(target every row: {_verdict(not over)})"
+    )
     if over:
         line += "; not: " + ", ".join(f"{name(r)} ({r[key]:.1f}x)" for r in over)
-    print(line)
+    lines.append(line)
     local = [
         r
         for r in rows
@@ -227,7 +248,43 @@ def targets(rows: list[dict]) -> None:
     ]
     if local:
         first = sum(r["libens_first_eval_s"] <= r["libensemble_first_eval_s"] for r in local)
-        print(f"first evaluation with local comms: libens no later in {first} of {len(local)}")
+        lines.append(
+            f"first evaluation with local comms: libens no later in {first} of {len(local)} "
+            f"(target every row: {_verdict(first == len(local))})"
+        )
+    short = [r["evals"] for r in rows if r.get("evals", TARGET_EVALS) < TARGET_EVALS]
+    if short:
+        lines.append(
+            f"({min(short):,} evaluations per run: the targets are for {TARGET_EVALS:,} or "
+            "more, where libEnsemble's cost per evaluation has grown with its history)"
+        )
+    return lines
+
+
+def scale_summary(big: dict | None, sleepy: dict | None) -> list[str]:
+    """The scale runs against the issue's targets, a line each: 1M evaluations (the rate at
+    the end within 20% of that at 10k; peak memory within twice the history plus 100 MB),
+    256 sleeping workers (90% of the ideal rate)."""
+    if big:
+        end, rss, bound = big["end_vs_10k"], big["manager_peak_rss_mb"], big["memory_bound_mb"]
+        evals = (
+            f"{big['evals']:,} evaluations: the last 10k at {end:.2f}x the first 10k's rate "
+            f"(target within 20%: {_verdict(0.8 <= end <= 1.2)}); manager peak RSS {rss} MB "
+            f"for a {big['history_mb']} MB history (target {bound} MB or less: "
+            f"{_verdict(rss <= bound)})"
+        )
+    else:
+        evals = "the run of --big evaluations failed (see above)"
+    if sleepy:
+        share = sleepy["steady_fraction_of_ideal"]
+        sleepers = (
+            f"256 sleeping workers: {100 * share:.1f}% of the ideal "
+            f"{sleepy['ideal_evals_per_s']:,.0f} evaluations/s "
+            f"(target 90% or more: {_verdict(share >= 0.9)})"
+        )
+    else:
+        sleepers = "the 256-sleeping-workers run failed (see above)"
+    return [evals, sleepers]
 
 
 def scale(args: argparse.Namespace) -> None:
@@ -280,6 +337,8 @@ def scale(args: argparse.Namespace) -> None:
     print(
         json.dumps({"scale": "256 sleeping workers", **(sleepy or {"failed": True})}), flush=True
     )
+    for line in scale_summary(big, sleepy):
+        print(line)
 
 
 def main() -> None:
@@ -292,16 +351,23 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--evals", type=int, default=TARGET_EVALS)
     p.add_argument("--big", type=int, default=1_000_000)
-    p.add_argument("--table", type=Path, help="print the table of a saved --compare output")
+    p.add_argument(
+        "--table", type=Path, help="print the summary of a saved --compare or --scale output"
+    )
     args = p.parse_args()
     if args.table:
         rows = [json.loads(x) for x in args.table.read_text().splitlines() if x.startswith("{")]
-        table([r for r in rows if "workload" in r])
+        configs = [r for r in rows if "workload" in r and "scale" not in r]
+        if configs:
+            table(configs)
+        runs = {r["scale"]: r for r in rows if "scale" in r and not r.get("failed")}
+        if any("scale" in r for r in rows):
+            for line in scale_summary(runs.get("evaluations"), runs.get("256 sleeping workers")):
+                print(line)
         return
     if args.quick:
         args.evals, args.repeat = 2000, 1
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    (HERE / ".cache").mkdir(exist_ok=True)
     if args.compare:
         compare(args)
     if args.scale:
