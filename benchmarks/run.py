@@ -106,7 +106,8 @@ def workload_cmd(
     return [str(py), *args]
 
 
-def floors(ref: Path) -> dict[str, float]:
+def floors() -> dict[str, float]:
+    """Raw round trips (us, median) of each transport, measured now with this interpreter."""
     out = {}
     for line in subprocess.run(
         [str(LIBENS_PY), str(FLOOR)], capture_output=True, text=True, check=True
@@ -139,7 +140,7 @@ def compile_libens() -> None:
 def compare(args: argparse.Namespace) -> None:
     ref = reference_python()
     compile_libens()
-    floor = floors(ref)
+    floor = floors()
     print(json.dumps({"transport_floor_us": floor}), flush=True)
     rows = []
     for workload in args.workloads:

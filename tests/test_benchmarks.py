@@ -42,6 +42,24 @@ def test_workload_script_runs_on_libens(workload, comms):
     assert result["evals_per_s"] > 0 and 0 < result["first_eval_s"] < result["wall_s"]
 
 
+def test_transport_floors_are_measured_for_every_transport():
+    floors = run.floors()
+    assert set(floors) == {"pipe", "queue", "tcp", "mpi"}
+    assert all(0 < us < 10_000 for us in floors.values())
+
+
+@pytest.mark.parametrize(
+    "script, args, cost",
+    [
+        ("manager_cost.py", ["--batch", "4"], "manager_us_per_eval"),
+        ("journal_cost.py", ["--repeat", "1"], "journal_us_per_record"),
+    ],
+)
+def test_cost_benchmarks_print_one_json_line(script, args, cost):
+    result = run.run_json([sys.executable, str(BENCHMARKS / script), "--evals", "400", *args], 60)
+    assert result is not None and result["evals"] == 400 and result[cost] > 0
+
+
 def test_a_failed_run_says_why(capsys):
     crash = [sys.executable, "-c", "import sys; sys.exit('no module named libensemble')"]
     assert run.run_json(crash, 60) is None
