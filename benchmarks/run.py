@@ -24,6 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache" / "libensemble-1.6.1"
+REFERENCE_PACKAGES = ["libensemble==1.6.1", "gest-api", "mpi4py", "mpich"]
 RUN_DIR = HERE / ".cache"  # where runs start: output files land here, not in the repo
 WORKLOAD = HERE / "workload.py"
 FLOOR = HERE / "transport_floor.py"
@@ -39,26 +40,20 @@ TARGET_EVALS = 10_000  # the issue's targets are for runs of this many evaluatio
 
 
 def reference_python() -> Path:
-    """The cached libEnsemble 1.6.1 environment's interpreter (created on first use)."""
+    """The cached libEnsemble 1.6.1 environment's interpreter (created on first use; a failed
+    install is not marked done, so the next run starts it afresh)."""
     py = CACHE / "bin" / "python"
     stamp = CACHE / ".installed"
     if not stamp.exists():
         venv.create(CACHE, with_pip=True, clear=True)
-        subprocess.run(
-            [
-                str(py),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "libensemble==1.6.1",
-                "gest-api",
-                "mpi4py",
-                "mpich",
-            ],
-            check=True,
-        )
+        install = [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        done = subprocess.run([*map(str, install), *REFERENCE_PACKAGES])
+        if done.returncode != 0:
+            raise SystemExit(
+                f"could not install {' '.join(REFERENCE_PACKAGES)} into {CACHE} (pip exit "
+                f"code {done.returncode}, its messages above): the comparison needs PyPI; "
+                "run again once it can be reached"
+            )
         stamp.touch()
     return py
 

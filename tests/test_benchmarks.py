@@ -76,6 +76,15 @@ def test_a_failed_run_says_why(capsys):
     assert "run failed (no result within 1 s)" in capsys.readouterr().err
 
 
+def test_a_failed_install_of_the_reference_says_so_and_is_tried_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "CACHE", tmp_path / "reference")
+    monkeypatch.setattr(run, "REFERENCE_PACKAGES", ["libensemble==1.6.1"])
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # offline: the install fails at once
+    with pytest.raises(SystemExit, match=r"could not install libensemble==1.6.1 into .*PyPI"):
+        run.reference_python()
+    assert not (tmp_path / "reference" / ".installed").exists()
+
+
 def _table(ratio: float = 25.0, over_floor: float = 1.0, evals: int = 10_000) -> list[dict]:
     """A whole table (every workload and comms) with the same numbers in every row."""
     return [
