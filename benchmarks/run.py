@@ -161,6 +161,8 @@ def med(runs: list[dict], key: str) -> float | None:
 
 
 def summarize(workload: str, comms: str, n: int, res: dict, floor_us: float) -> dict:
+    """One configuration's row: medians of each framework's runs (every run's rate is kept
+    too, so the spread behind a median can be read)."""
     a, b = med(res["libens"], "evals_per_s"), med(res["libensemble"], "evals_per_s")
     return {
         "workload": workload,
@@ -176,6 +178,8 @@ def summarize(workload: str, comms: str, n: int, res: dict, floor_us: float) -> 
         "libens_first_eval_s": med(res["libens"], "first_eval_s"),
         "libensemble_first_eval_s": med(res["libensemble"], "first_eval_s"),
         "libens_us_per_eval_over_floor": round(1e6 / a / floor_us, 2) if a else None,
+        "libens_runs_evals_per_s": [r["evals_per_s"] for r in res["libens"]],
+        "libensemble_runs_evals_per_s": [r["evals_per_s"] for r in res["libensemble"]],
     }
 
 

@@ -85,6 +85,22 @@ def test_a_failed_install_of_the_reference_says_so_and_is_tried_again(tmp_path, 
     assert not (tmp_path / "reference" / ".installed").exists()
 
 
+def test_a_row_is_the_median_of_its_runs_and_keeps_each_one():
+    def runs(*rates):
+        keys = ("evals_per_s", "manager_cpu_s", "manager_peak_rss_mb", "first_eval_s")
+        return [dict(zip(keys, (x, x / 1e4, 50.0, 0.1), strict=True)) for x in rates]
+
+    res = {"libens": runs(9000.0, 12000.0, 10000.0), "libensemble": runs(800.0, 1200.0)}
+    row = run.summarize("gest", "mpi", 4, res, floor_us=5.0)
+    assert row["libens_evals_per_s"] == 10000.0 and row["libensemble_evals_per_s"] == 1000.0
+    assert row["ratio"] == 10.0 and row["libens_manager_cpu_s"] == 1.0
+    assert row["libens_us_per_eval_over_floor"] == 20.0  # 100 us per evaluation over 5 us
+    assert row["libens_runs_evals_per_s"] == [9000.0, 12000.0, 10000.0]
+    assert row["libensemble_runs_evals_per_s"] == [800.0, 1200.0]
+    failed = run.summarize("gest", "mpi", 4, {"libens": [], "libensemble": runs(1000.0)}, 5.0)
+    assert failed["ratio"] is None and failed["libens_us_per_eval_over_floor"] is None
+
+
 def _table(ratio: float = 25.0, over_floor: float = 1.0, evals: int = 10_000) -> list[dict]:
     """A whole table (every workload and comms) with the same numbers in every row."""
     return [
