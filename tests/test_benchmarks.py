@@ -76,7 +76,7 @@ def test_a_failed_run_says_why(capsys):
     assert "run failed (no result within 1 s)" in capsys.readouterr().err
 
 
-def test_a_failed_install_of_the_reference_says_so_and_is_tried_again(tmp_path, monkeypatch):
+def test_a_failed_install_of_the_reference_says_so_and_is_not_marked_done(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "CACHE", tmp_path / "reference")
     monkeypatch.setattr(run, "REFERENCE_PACKAGES", ["libensemble==1.6.1"])
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # offline: the install fails at once
