@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import venv
+from collections.abc import Iterable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -101,21 +102,30 @@ def workload_cmd(
     return [str(py), *args]
 
 
-def floors() -> dict[str, float]:
-    """Raw round trips (us, median) of each transport, measured now with this interpreter."""
+def floors(transports: Iterable[str]) -> dict[str, float]:
+    """Raw round trips (us, median) of the given transports, measured now with this
+    interpreter (MPI under this environment's mpiexec, as the workloads run)."""
+    wanted = set(transports)
+    py = str(LIBENS_PY)
+    on_one_host = [t for t in ("pipe", "queue", "tcp") if t in wanted]
+    cmds = [[py, str(FLOOR), *on_one_host]] if on_one_host else []
+    if "mpi" in wanted:
+        mpiexec = LIBENS_PY.parent / "mpiexec"
+        if not mpiexec.exists():
+            raise SystemExit(
+                f"the mpi rows need {mpiexec} and mpi4py: install the mpi extra "
+                "(pip install -e '.[mpi]'), or leave mpi out (--comms local threads tcp)"
+            )
+        cmds.append([str(mpiexec), "-n", "2", py, str(FLOOR), "mpi"])
     out = {}
-    for line in subprocess.run(
-        [str(LIBENS_PY), str(FLOOR)], capture_output=True, text=True, check=True
-    ).stdout.splitlines():
-        d = json.loads(line)
-        out[d["transport"]] = d["round_trip_us"]
-    mpi = subprocess.run(
-        [str(LIBENS_PY.parent / "mpiexec"), "-n", "2", str(LIBENS_PY), str(FLOOR), "mpi"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    out["mpi"] = json.loads(mpi.stdout.strip().splitlines()[-1])["round_trip_us"]
+    for cmd in cmds:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"measuring a transport floor failed: {' '.join(cmd)}\n{done.stderr}")
+        for line in done.stdout.splitlines():
+            if line.startswith("{"):
+                d = json.loads(line)
+                out[d["transport"]] = d["round_trip_us"]
     return out
 
 
@@ -135,7 +145,7 @@ def compile_libens() -> None:
 def compare(args: argparse.Namespace) -> None:
     ref = reference_python()
     compile_libens()
-    floor = floors()
+    floor = floors(FLOOR_OF[comms] for comms in args.comms)
     print(json.dumps({"transport_floor_us": floor}), flush=True)
     rows = []
     for workload in args.workloads:
@@ -346,8 +356,8 @@ def main() -> None:
     p.add_argument("--compare", action="store_true")
     p.add_argument("--scale", action="store_true")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--workloads", nargs="+", default=WORKLOADS)
-    p.add_argument("--comms", nargs="+", default=[c for c in FLOOR_OF])
+    p.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=WORKLOADS)
+    p.add_argument("--comms", nargs="+", choices=list(FLOOR_OF), default=list(FLOOR_OF))
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--evals", type=int, default=TARGET_EVALS)
     p.add_argument("--big", type=int, default=1_000_000)

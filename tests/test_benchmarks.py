@@ -42,10 +42,17 @@ def test_workload_script_runs_on_libens(workload, comms):
     assert result["evals_per_s"] > 0 and 0 < result["first_eval_s"] < result["wall_s"]
 
 
-def test_transport_floors_are_measured_for_every_transport():
-    floors = run.floors()
+def test_transport_floors_are_measured_for_the_transports_asked_for():
+    floors = run.floors(["pipe", "queue", "tcp", "mpi"])
     assert set(floors) == {"pipe", "queue", "tcp", "mpi"}
     assert all(0 < us < 10_000 for us in floors.values())
+    assert set(run.floors(["queue"])) == {"queue"}
+
+
+def test_mpi_rows_without_mpiexec_say_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "LIBENS_PY", tmp_path / "bin" / "python")
+    with pytest.raises(SystemExit, match=r"install the mpi extra .*--comms local threads tcp"):
+        run.floors(["queue", "mpi"])
 
 
 @pytest.mark.parametrize(
