@@ -352,17 +352,36 @@ def scale(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--compare", action="store_true")
-    p.add_argument("--scale", action="store_true")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=WORKLOADS)
-    p.add_argument("--comms", nargs="+", choices=list(FLOOR_OF), default=list(FLOOR_OF))
-    p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--evals", type=int, default=TARGET_EVALS)
-    p.add_argument("--big", type=int, default=1_000_000)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--compare", action="store_true", help="libens against libEnsemble 1.6.1")
+    p.add_argument("--scale", action="store_true", help="1M evaluations; 256 sleeping workers")
+    p.add_argument("--quick", action="store_true", help="2,000 evaluations, one run each")
     p.add_argument(
-        "--table", type=Path, help="print the summary of a saved --compare or --scale output"
+        "--workloads",
+        nargs="+",
+        choices=WORKLOADS,
+        default=WORKLOADS,
+        metavar="WORKLOAD",
+        help=f"of {', '.join(WORKLOADS)} (default: all)",
+    )
+    p.add_argument(
+        "--comms",
+        nargs="+",
+        choices=list(FLOOR_OF),
+        default=list(FLOOR_OF),
+        metavar="COMMS",
+        help=f"of {', '.join(FLOOR_OF)} (default: all)",
+    )
+    p.add_argument("--repeat", type=int, default=3, help="runs per framework and row")
+    p.add_argument("--evals", type=int, default=TARGET_EVALS, help="evaluations per run")
+    p.add_argument("--big", type=int, default=1_000_000, help="evaluations of the scale run")
+    p.add_argument(
+        "--table",
+        type=Path,
+        metavar="FILE",
+        help="print the summary of a saved --compare or --scale output",
     )
     args = p.parse_args()
     if args.table:
