@@ -108,21 +108,22 @@ def test_a_row_is_the_median_of_its_runs_and_keeps_each_one():
     assert failed["ratio"] is None and failed["libens_us_per_eval_over_floor"] is None
 
 
-def _table(ratio: float = 25.0, over_floor: float = 1.0, evals: int = 10_000) -> list[dict]:
-    """A whole table (every workload and comms) with the same numbers in every row."""
+def _table(evals: int = 10_000) -> list[dict]:
+    """A whole table (every workload and comms) with the same numbers in every row: 25x
+    libEnsemble, at the transport's floor, first evaluation in half the time."""
     return [
         {
             "workload": workload,
             "comms": comms,
             "nworkers": n,
-            "libens_evals_per_s": 1000.0 * ratio,
+            "libens_evals_per_s": 25000.0,
             "libensemble_evals_per_s": 1000.0,
-            "ratio": ratio,
+            "ratio": 25.0,
             "libens_manager_cpu_s": 0.5,
             "libensemble_manager_cpu_s": 5.0,
             "libens_peak_rss_mb": 50.0,
             "libensemble_peak_rss_mb": 57.0,
-            "libens_us_per_eval_over_floor": over_floor,
+            "libens_us_per_eval_over_floor": 1.0,
             "libens_first_eval_s": 0.1,
             "libensemble_first_eval_s": 0.2,
             "evals": evals,
@@ -196,14 +197,25 @@ def test_scale_summary_judges_both_runs():
 
 
 def test_table_of_a_saved_output(tmp_path):
-    saved = tmp_path / "compare.txt"
+    compare, scale = tmp_path / "compare.txt", tmp_path / "scale.txt"
     lines = [{"transport_floor_us": {"pipe": 60.0}}, *_table()]
-    saved.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
-    out = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "run.py"), "--table", str(saved)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    compare.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+    big = {"scale": "evaluations", "workload": "batch", "evals": 1_000_000, "end_vs_10k": 1.05}
+    big |= {"manager_peak_rss_mb": 238.0, "history_mb": 94.0, "memory_bound_mb": 288.0}
+    scale.write_text(
+        json.dumps(big) + "\n" + json.dumps({"scale": "256 sleeping workers", "failed": True})
+    )
+
+    def summary_of(saved):
+        cmd = [sys.executable, str(BENCHMARKS / "run.py"), "--table", str(saved)]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+    out = summary_of(compare)
     assert out.count("\n| ") == 29  # the header and 28 rows
     assert "20x in the median: met" in out and "8 of 8 (target every row: met)" in out
+    assert summary_of(scale).splitlines() == [
+        "1,000,000 evaluations: the last 10k at 1.05x the first 10k's rate (target within "
+        "20%: met); manager peak RSS 238.0 MB for a 94.0 MB history (target 288.0 MB or "
+        "less: met)",
+        "the 256-sleeping-workers run failed (see above)",
+    ]
