@@ -22,6 +22,7 @@ from libens.userfuncs import func_name
 from libens.worker import run_worker
 
 if TYPE_CHECKING:
+    from libens.executors import Executor
     from libens.store import RunStore
 
 Results = tuple[np.ndarray | None, dict, int]
@@ -40,6 +41,7 @@ class Ensemble:
         alloc_specs: AllocSpecs | dict | None = None,
         persis_info: dict | None = None,
         H0: np.ndarray | None = None,
+        executor: Executor | None = None,
     ) -> None:
         if sim_specs is None:
             raise SpecError(
@@ -52,6 +54,7 @@ class Ensemble:
         self.alloc_specs = AllocSpecs.coerce(alloc_specs)
         self.persis_info = persis_info
         self.H0 = H0
+        self.executor = _checked_executor(executor, self.libE_specs)
 
     def run(self) -> Results:
         """Run the ensemble; on worker-only processes (MPI ranks > 0) serve work and return."""
@@ -89,6 +92,7 @@ class Ensemble:
             self.exit_criteria,
             libE,
             self._alloc_f(),
+            self.executor,
         )
         outputs = OutputFiles(
             libE.output_dir,
@@ -249,6 +253,27 @@ def _gen_on_manager(libE: LibeSpecs, gen_specs: GenSpecs | None) -> bool:
     return gen_specs.generator is not None
 
 
+def _checked_executor(executor: Any, libE: LibeSpecs) -> Executor | None:
+    """The run's executor (a libens Executor or None), and resources it can use."""
+    if executor is None and libE.resources is None:
+        return None
+    from libens.executors import Executor
+    from libens.resources import Resources
+
+    if executor is not None and not isinstance(executor, Executor):
+        raise SpecError(
+            f"executor is a {type(executor).__name__}; pass a libens.executors.Executor "
+            "or MPIExecutor (with its applications registered), or leave it out"
+        )
+    if libE.resources is not None and not isinstance(libE.resources, Resources):
+        raise SpecError(
+            f"LibeSpecs.resources is a {type(libE.resources).__name__}; give a "
+            "libens.resources.Resources(nodes=..., cores_per_node=...) or leave it out "
+            "to detect them"
+        )
+    return executor
+
+
 def _quick_generator(gen_specs: GenSpecs | None) -> bool:
     """A gest-api generator that says its ``suggest`` is quick (``quick_suggest = True``, as
     the built-ins do) runs inside the manager's loop; any other runs in a thread, so the
@@ -265,11 +290,13 @@ def libE(
     alloc_specs: AllocSpecs | dict | None = None,
     libE_specs: LibeSpecs | dict | None = None,
     H0: np.ndarray | None = None,
+    executor: Executor | None = None,
 ) -> Results:
-    """Run an ensemble with libEnsemble's call signature.
+    """Run an ensemble with libEnsemble's call signature (plus the ``executor`` whose copy
+    each worker's user functions get as ``libE_info["executor"]``).
 
     Returns ``(H, persis_info, exit_flag)``.
     """
     return Ensemble(
-        sim_specs, gen_specs, exit_criteria, libE_specs, alloc_specs, persis_info, H0
+        sim_specs, gen_specs, exit_criteria, libE_specs, alloc_specs, persis_info, H0, executor
     ).run()

@@ -43,6 +43,22 @@ class RunDirError(LibensError):
     """A run directory is locked, corrupt or does not match the new run's specs."""
 
 
+class ResourceError(LibensError):
+    """The machine's resources could not be read, or cannot be shared among the workers."""
+
+
+class ExecutorError(LibensError):
+    """An application could not be registered, launched or supervised."""
+
+
+class TaskFailedToStart(ExecutorError):
+    """An application's process could not be started (no such file, not executable, ...)."""
+
+
+class TaskTimeout(ExecutorError):
+    """A task was still running when ``Task.wait``'s timeout passed."""
+
+
 class RemoteTraceback(Exception):
     """Carries the text of a traceback raised in another process, shown as ``__cause__``."""
 

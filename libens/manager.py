@@ -44,6 +44,8 @@ from libens.outputs import OutputFiles
 from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
 
 if TYPE_CHECKING:
+    from libens.executors import Executor
+    from libens.resources import Resources
     from libens.store import RunStore
 
 logger = logging.getLogger("libens.manager")
@@ -69,6 +71,7 @@ class RunSpecs:
     exit: ExitCriteria
     libE: LibeSpecs
     alloc_f: Callable
+    executor: Executor | None = None
 
 
 class Manager:
@@ -111,6 +114,8 @@ class Manager:
             if core is None
             else (core, PolicyRun(specs.sim, specs.gen, specs.alloc, self._alloc_libE_info))
         )
+        # each worker's share of the resources, for its copy of the executor
+        self._worker_resources = _share_resources(specs, pool.worker_ids)
         self._sim_call_time: float | None = None
         self._running: dict[int, np.ndarray] = {}
         self._held_persis_info: dict[int, Any] = {}
@@ -195,7 +200,7 @@ class Manager:
 
     def _setup_worker(self, wid: int) -> None:
         s = self.specs
-        options = {
+        options: dict[str, Any] = {
             "sim_workers": sum(1 for w in self.workers.slot if w != 0),
             "nworkers": len(self.W),
             "call_times": self.outputs.log_files,
@@ -203,6 +208,9 @@ class Manager:
                 str(self.store.generator_path) if self.store is not None else None
             ),
         }
+        if s.executor is not None:
+            options["executor"] = s.executor
+            options["resources"] = self._worker_resources.get(wid)
         self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen, options))
 
     def _wait_timeout(self) -> float | None:
@@ -660,3 +668,14 @@ def _check_protected(before: dict[str, np.ndarray], H: np.ndarray, alloc_f: Call
             f"reserved history fields {changed} (found by safe_mode); policies must "
             "leave H unchanged and return work orders instead"
         )
+
+
+def _share_resources(specs: RunSpecs, worker_ids: list[int]) -> dict[int, Resources]:
+    """Each worker's share of the job's resources, when there is an executor to use them
+    (never for the generator on the manager, worker 0)."""
+    if specs.executor is None:
+        return {}
+    from libens.resources import assign, detect  # reads the machine: only runs that launch
+
+    zero = [0, *specs.libE.zero_resource_workers]
+    return assign(specs.libE.resources or detect(), worker_ids, zero)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,8 @@ from libens.messages import (
     EVAL_SIM_TAG,
     FINISHED_PERSISTENT_GEN_TAG,
     FINISHED_PERSISTENT_SIM_TAG,
+    MAN_SIGNAL_FINISH,
+    MAN_SIGNAL_KILL,
     UNSET_TAG,
     WORKER_DONE,
     Goodbye,
@@ -48,9 +52,21 @@ class Worker:
         self.worker_id = setup.worker_id
         self.sim_specs = setup.sim_specs
         self.gen_specs = setup.gen_specs
-        self.options = setup.options
+        options = dict(setup.options)
+        executor, resources = options.pop("executor", None), options.pop("resources", None)
+        self.options = options
+        # the user's Executor, as this worker's own copy (libens.executors)
+        self.executor = executor.for_worker(self.worker_id, resources) if executor else None
+        # messages read while a call was running (an executor listening for a kill)
+        self.held: deque[Any] = deque()
         # what every call's libE_info starts from (a fresh copy per call: user code may edit it)
-        self.base_info = {**setup.options, "workerID": self.worker_id, "comm": channel}
+        self.base_info = {
+            **options,
+            "workerID": self.worker_id,
+            "comm": channel,
+            "executor": self.executor,
+            "resources": resources,
+        }
         self.persis_info: dict[str, Any] = {}
         self.funcs: dict[int, UserFunction] = {}
         self.check_sim = OutputCheck([], "-")
@@ -72,18 +88,26 @@ class Worker:
         # threads of its own (so these never run on the sender's thread)
         sender_channel = channel.let_sender_handle(self.handle_on_sender)
         self.sender_info = {**self.base_info, "comm": sender_channel}
+        # (nor of a worker with an executor: its calls launch applications)
         self.timed_tags = (
             {tag for tag, f in self.funcs.items() if not (f.timeout or f.threaded)}
-            if sender_channel is not None
+            if sender_channel is not None and self.executor is None
             else set()
         )
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""
-        channel = self.channel
+        try:
+            self._serve()
+        finally:
+            if self.executor is not None:
+                self.executor.kill_running()
+
+    def _serve(self) -> None:
+        channel, held = self.channel, self.held
         while True:
             try:
-                msg = channel.recv()
+                msg = held.popleft() if held else channel.recv()
             except ChannelClosed:
                 return
             if isinstance(msg, Work):
@@ -99,6 +123,21 @@ class Worker:
                     return
             elif isinstance(msg, Kill):
                 continue
+
+    def _manager_signal(self, sim_ids: np.ndarray, channel: Channel) -> int | None:
+        """What the manager said to a running call, for its executor: MAN_SIGNAL_KILL for a
+        kill of any of its rows, MAN_SIGNAL_FINISH for the run's STOP. Messages other than
+        kills are kept for the worker loop."""
+        while channel.poll(0):
+            msg = channel.recv()
+            if isinstance(msg, Kill):
+                if np.isin(msg.sim_ids, sim_ids).any():
+                    return MAN_SIGNAL_KILL
+                continue
+            self.held.append(msg)
+            if isinstance(msg, Stop) and msg.tag == Tag.STOP:
+                return MAN_SIGNAL_FINISH
+        return None
 
     def handle_on_sender(self, msg: Any) -> Result | WorkerFailed | None:
         """Run tiny work on the sender's thread (None: pass the message to this worker's
@@ -143,6 +182,9 @@ class Worker:
         libE_info["H_rows"] = work.sim_ids
         libE_info["persistent"] = work.persistent
         libE_info["active_recv"] = work.active_recv
+        if self.executor is not None:  # a persistent call's messages are PersistentSupport's
+            listen = partial(self._manager_signal, work.sim_ids, base["comm"])
+            self.executor.bind_call(None if work.persistent else listen)
         if work.persis_info is not None:
             self.persis_info = work.persis_info
         persis_info = held = self.persis_info

@@ -201,3 +201,45 @@ def sigkill_once_sim(H, persis_info, sim_specs, libE_info):
     if _first_to_claim(sim_specs["user"]["marker"]):
         os.kill(os.getpid(), signal.SIGKILL)
     return sphere(H, persis_info, sim_specs, libE_info)
+
+
+def app_sim(H, persis_info, sim_specs, libE_info):
+    """Evaluates a point by running the sum_squares application through the executor; for
+    x[0] >= 0 it first runs the sleeper application until the manager kills it, and returns
+    the kill's status (and the sleeper's pids) instead."""
+    exctr = libE_info["executor"]
+    out = np.zeros(1, dtype=sim_specs["out"])
+    x = H["x"][0]
+    if sim_specs["user"].get("kill_slow") and x[0] >= 0:
+        fifo = f"pids_{libE_info['H_rows'][0]}"
+        os.mkfifo(fifo)
+        task = exctr.submit(app_name="sleeper", app_args=[fifo, "600"])
+        with open(fifo) as f:
+            out["pids"] = [int(p) for p in f.read().split()]
+        out["f"] = exctr.polling_loop(task, delay=0.01)
+        return out, persis_info
+    task = exctr.submit(calc_type="sim", app_args=[repr(float(v)) for v in x])
+    status = exctr.polling_loop(task)
+    out["f"] = float(task.read_stdout())
+    return out, persis_info, status
+
+
+def leaving_app_sim(H, persis_info, sim_specs, libE_info):
+    """Starts the sleeper application and returns without waiting: the worker must stop it
+    when the run ends."""
+    exctr = libE_info["executor"]
+    fifo = f"pids_{libE_info['H_rows'][0]}"
+    os.mkfifo(fifo)
+    exctr.submit(app_name="sleeper", app_args=[fifo, "600"])
+    out = np.zeros(1, dtype=sim_specs["out"])
+    with open(fifo) as f:
+        out["pids"] = [int(p) for p in f.read().split()]
+    return out, persis_info
+
+
+def hosts_sim(H, persis_info, sim_specs, libE_info):
+    """Returns the hosts of the MPI command line the worker's executor would run."""
+    task = libE_info["executor"].submit(calc_type="sim", dry_run=True)
+    out = np.zeros(1, dtype=sim_specs["out"])
+    out["hosts"] = task.command[task.command.index("-hosts") + 1]
+    return out, persis_info

@@ -1,0 +1,7 @@
+"""The job's nodes, cores and GPUs, and each worker's share of them (for executors)."""
+
+from libens.resources.assign import assign
+from libens.resources.machine import GPU_ENV_VARS, Resources, detect
+from libens.resources.nodes import expand_hostlist, scheduler_nodes
+
+__all__ = ["GPU_ENV_VARS", "Resources", "assign", "detect", "expand_hostlist", "scheduler_nodes"]
