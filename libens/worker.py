@@ -281,6 +281,8 @@ class Worker:
     def _failed(self, tag: int, e: Exception, sim_ids: np.ndarray) -> WorkerFailed:
         name = self.funcs[tag].name
         logger.debug("worker %d: %s raised %r", self.worker_id, name, e)
+        if self.executor is not None:  # what a failed calculation launched is not wanted
+            self.executor.kill_running(this_call=True)
         return WorkerFailed.from_exception(tag, name, e, sim_ids)
 
 

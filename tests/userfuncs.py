@@ -204,18 +204,15 @@ def sigkill_once_sim(H, persis_info, sim_specs, libE_info):
 
 
 def app_sim(H, persis_info, sim_specs, libE_info):
-    """Evaluates a point by running the sum_squares application through the executor; for
-    x[0] >= 0 it first runs the sleeper application until the manager kills it, and returns
-    the kill's status (and the sleeper's pids) instead."""
+    """Evaluates a point by running the sum_squares application through the executor; with
+    ``kill_slow``, for x[0] >= ``slow_from`` (default 0) it runs the sleeper application
+    until the manager kills it and returns polling_loop's status (and the pids) instead."""
     exctr = libE_info["executor"]
     out = np.zeros(1, dtype=sim_specs["out"])
     x = H["x"][0]
-    if sim_specs["user"].get("kill_slow") and x[0] >= 0:
-        fifo = f"pids_{libE_info['H_rows'][0]}"
-        os.mkfifo(fifo)
-        task = exctr.submit(app_name="sleeper", app_args=[fifo, "600"])
-        with open(fifo) as f:
-            out["pids"] = [int(p) for p in f.read().split()]
+    user = sim_specs["user"]
+    if user.get("kill_slow") and x[0] >= user.get("slow_from", 0.0):
+        task, out["pids"] = start_sleeper(exctr, libE_info)
         out["f"] = exctr.polling_loop(task, delay=0.01)
         return out, persis_info
     task = exctr.submit(calc_type="sim", app_args=[repr(float(v)) for v in x])
@@ -224,17 +221,32 @@ def app_sim(H, persis_info, sim_specs, libE_info):
     return out, persis_info, status
 
 
+def start_sleeper(exctr, libE_info):
+    """Starts the sleeper application; returns its task and pids (also written to
+    ``pids_<sim_id>.txt``, for runs whose results are not collected)."""
+    fifo = f"pids_{libE_info['H_rows'][0]}"
+    os.mkfifo(fifo)
+    task = exctr.submit(app_name="sleeper", app_args=[fifo, "600"])
+    with open(fifo) as f:
+        pids = [int(p) for p in f.read().split()]
+    with open(f"{fifo}.txt", "w") as f:
+        f.write(" ".join(map(str, pids)))
+    return task, pids
+
+
 def leaving_app_sim(H, persis_info, sim_specs, libE_info):
     """Starts the sleeper application and returns without waiting: the worker must stop it
     when the run ends."""
-    exctr = libE_info["executor"]
-    fifo = f"pids_{libE_info['H_rows'][0]}"
-    os.mkfifo(fifo)
-    exctr.submit(app_name="sleeper", app_args=[fifo, "600"])
     out = np.zeros(1, dtype=sim_specs["out"])
-    with open(fifo) as f:
-        out["pids"] = [int(p) for p in f.read().split()]
+    _, out["pids"] = start_sleeper(libE_info["executor"], libE_info)
     return out, persis_info
+
+
+def stuck_app_sim(H, persis_info, sim_specs, libE_info):
+    """Starts the sleeper application and waits for it without listening to the manager
+    (only SimSpecs.timeout ends the call)."""
+    task, _ = start_sleeper(libE_info["executor"], libE_info)
+    task.wait()
 
 
 def hosts_sim(H, persis_info, sim_specs, libE_info):

@@ -62,6 +62,7 @@ class Executor:
         self.submitted = 0
         self._signal: ManagerSignal | None = None
         self.manager_signal: int | None = None
+        self.call_tasks: list[Task] = []  # the current calculation's
 
     def register_app(
         self,
@@ -117,8 +118,9 @@ class Executor:
         return mine
 
     def bind_call(self, signal: ManagerSignal | None) -> None:
-        """Set how the calculation about to run hears the manager (None: it does not)."""
+        """Start a calculation: set how it hears the manager (None: it does not)."""
         self._signal, self.manager_signal = signal, None
+        self.call_tasks = []
 
     def submit(
         self,
@@ -161,6 +163,7 @@ class Executor:
         )
         self.tasks = [t for t in self.tasks if not t.finished]
         self.tasks.append(task)
+        self.call_tasks.append(task)
         if not dry_run:
             task.start()
         return task
@@ -215,7 +218,8 @@ class Executor:
         """Kill a task (as ``task.kill``)."""
         task.kill(grace)
 
-    def kill_running(self, grace: float = 1.0) -> None:
-        """Kill every task of this worker still running (the worker is ending)."""
-        for task in self.tasks:
+    def kill_running(self, grace: float = 1.0, this_call: bool = False) -> None:
+        """Kill every task of this worker still running (the worker is ending), or those
+        the current calculation started (it raised)."""
+        for task in self.call_tasks if this_call else self.tasks:
             task.kill(grace)

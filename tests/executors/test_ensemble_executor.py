@@ -16,6 +16,7 @@ from libens.alloc import only_persistent_gens
 from libens.errors import SpecError
 from libens.executors import Executor, MPIExecutor
 from libens.gens.sampling import uniform_random_sample
+from libens.manager import EXIT_WALLCLOCK
 from libens.messages import MAN_SIGNAL_KILL
 from libens.resources import Resources
 
@@ -79,6 +80,43 @@ def test_applications_left_running_stop_with_the_run(comms):
     pids = H["pids"][H["sim_ended"]].ravel()
     assert len(pids) >= 4
     assert all(gone(int(p)) for p in pids)
+
+
+def pids_written(where: Path) -> list[int]:
+    return [int(p) for f in where.glob("pids_*.txt") for p in f.read_text().split()]
+
+
+def test_run_out_of_time_stops_its_applications(comms, tmp_path):
+    sim = SimSpecs(
+        sim_f=uf.app_sim,
+        inputs=["x"],
+        outputs=[("f", float), ("pids", int, 2)],
+        user={"kill_slow": True, "slow_from": -10.0},
+    )
+    _, _, flag = libE(
+        sim,
+        GEN,
+        ExitCriteria(wallclock_max=0.3),
+        libE_specs=quiet(comms, worker_timeout=0.3),
+        executor=apps(),
+    )
+    assert flag == EXIT_WALLCLOCK
+    pids = pids_written(tmp_path)
+    assert len(pids) == 4 and all(gone(p) for p in pids)
+
+
+def test_timed_out_simulation_stops_its_application(tmp_path):
+    sim = SimSpecs(sim_f=uf.stuck_app_sim, inputs=["x"], outputs=[("f", float)], timeout=0.3)
+    H, _, _ = libE(
+        sim,
+        GEN,
+        ExitCriteria(sim_max=2),
+        libE_specs=quiet("local", on_sim_error="continue"),
+        executor=apps(),
+    )
+    assert H["sim_failed"].sum() >= 2
+    pids = pids_written(tmp_path)
+    assert len(pids) >= 4 and all(gone(p) for p in pids)
 
 
 def test_workers_launch_on_their_own_nodes():
