@@ -40,6 +40,13 @@ def test_batch_sampler_and_h0_examples(tmp_path):
     )
 
 
+def test_mpi_application_example(tmp_path):
+    out = run("mpi_application/run.py", "--comms", "local", "-n", "2", cwd=tmp_path)
+    assert "16 points evaluated by launching an MPI application; exit flag 0" in out
+    assert "results agree with six_hump_camel_func: True" in out
+    assert len(list(tmp_path.glob("sim*/result.txt"))) == 16
+
+
 def test_gest_api_example_beats_random_search(tmp_path):
     out = run("gest_api_optimize.py", cwd=tmp_path).splitlines()
     for line in out:

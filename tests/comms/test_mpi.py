@@ -50,6 +50,14 @@ def test_ensemble_over_mpi(n, mode, tmp_path):
     assert H["sim_ended"].sum() == r["ended"]
 
 
+def test_simulation_ranks_launch_applications(tmp_path):
+    r = result(mpirun(3, "ensemble.py", "executor", cwd=tmp_path))
+    assert r["flag"] == 0 and r["ended"] >= 40 and r["correct"]
+    outs = list(tmp_path.glob("task_sum_squares.py_worker*.out"))
+    assert len(outs) == r["ended"]
+    assert {p.name.split("_")[3] for p in outs} == {f"worker{w}" for w in r["sim_workers"]}
+
+
 def test_generator_on_the_manager_rank(tmp_path):
     r = result(mpirun(3, "ensemble.py", "gen_on_manager", cwd=tmp_path))
     assert r["gen_workers"] == [0] and r["sim_workers"] == [1, 2]
