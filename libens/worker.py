@@ -60,13 +60,9 @@ class Worker:
         # messages read while a call was running (an executor listening for a kill)
         self.held: deque[Any] = deque()
         # what every call's libE_info starts from (a fresh copy per call: user code may edit it)
-        self.base_info = {
-            **options,
-            "workerID": self.worker_id,
-            "comm": channel,
-            "executor": self.executor,
-            "resources": resources,
-        }
+        self.base_info = {**options, "workerID": self.worker_id, "comm": channel}
+        if self.executor is not None:
+            self.base_info.update(executor=self.executor, resources=resources)
         self.persis_info: dict[str, Any] = {}
         self.funcs: dict[int, UserFunction] = {}
         self.check_sim = OutputCheck([], "-")
