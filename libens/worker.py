@@ -7,6 +7,8 @@ manager owns the history and every decision.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 from collections import deque
 from functools import partial
@@ -93,6 +95,10 @@ class Worker:
 
     def run(self) -> None:
         """Serve Work until STOP (or until the manager goes away)."""
+        if self.executor is not None and threading.current_thread() is threading.main_thread():
+            # a worker process ended by SIGTERM (the manager gave up waiting for its call)
+            # leaves through the cleanup below, not with its applications still running
+            signal.signal(signal.SIGTERM, _exit_on_signal)
         try:
             self._serve()
         finally:
@@ -280,6 +286,10 @@ class Worker:
         if self.executor is not None:  # what a failed calculation launched is not wanted
             self.executor.kill_running(this_call=True)
         return WorkerFailed.from_exception(tag, name, e, sim_ids)
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _stack(outs: list[np.ndarray]) -> np.ndarray:

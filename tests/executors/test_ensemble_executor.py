@@ -105,6 +105,21 @@ def test_run_out_of_time_stops_its_applications(comms, tmp_path):
     assert len(pids) == 4 and all(gone(p) for p in pids)
 
 
+@pytest.mark.parametrize("comms", ["local", "tcp"])
+def test_worker_process_stopped_by_the_manager_stops_its_applications(comms, tmp_path):
+    sim = SimSpecs(sim_f=uf.stuck_app_sim, inputs=["x"], outputs=[("f", float)])
+    _, _, flag = libE(
+        sim,
+        GEN,
+        ExitCriteria(wallclock_max=0.3),
+        libE_specs=quiet(comms, worker_timeout=0.3),
+        executor=apps(),
+    )
+    assert flag == EXIT_WALLCLOCK
+    pids = pids_written(tmp_path)
+    assert len(pids) == 4 and all(gone(p) for p in pids)
+
+
 def test_timed_out_simulation_stops_its_application(tmp_path):
     sim = SimSpecs(sim_f=uf.stuck_app_sim, inputs=["x"], outputs=[("f", float)], timeout=0.3)
     H, _, _ = libE(
