@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,6 +72,8 @@ class Ensemble:
                 "a thread cannot be stopped"
             )
         gen_on_manager = _gen_on_manager(libE, self.gen_specs)
+        _check_calc_dirs(libE, comms, gen_on_manager)
+        _check_fresh_ensemble_dir(libE)
         dtype = self._dtype()
         store, H0 = self._open_store(libE)
         try:
@@ -272,6 +275,39 @@ def _checked_executor(executor: Any, libE: LibeSpecs) -> Executor | None:
             "to detect them"
         )
     return executor
+
+
+def _check_calc_dirs(libE: LibeSpecs, comms: str, gen_on_manager: bool) -> None:
+    """Calls in directories of their own change the working directory of their process."""
+    dirs = [kind for kind in ("sim", "gen") if libE.calc_dirs(kind)]
+    if dirs and comms == "threads":
+        raise SpecError(
+            f"LibeSpecs.{dirs[0]}_dirs_make (or its input files) needs worker processes: a "
+            "thread cannot have a working directory of its own; use comms 'local', 'mpi' or "
+            "'tcp', or leave the calculation directories out"
+        )
+    if "gen" in dirs and gen_on_manager:
+        raise SpecError(
+            "LibeSpecs.gen_dirs_make (or gen input files) needs the generator on a worker: "
+            "set gen_on_manager=False, or leave the generator directories out"
+        )
+
+
+def _check_fresh_ensemble_dir(libE: LibeSpecs) -> None:
+    """Earlier calculation directories are not overwritten, unless the run resumes (its run
+    directory exists) or the user allows it."""
+    path = Path(libE.ensemble_dir_path)
+    resuming = libE.run_dir is not None and Path(libE.run_dir).exists() and not libE.overwrite
+    if (
+        (libE.calc_dirs("sim") or libE.calc_dirs("gen"))
+        and not (libE.reuse_output_dir or resuming)
+        and path.is_dir()
+        and any(path.iterdir())
+    ):
+        raise SpecError(
+            f"LibeSpecs.ensemble_dir_path {str(path)!r} already holds calculation "
+            "directories; choose another path, remove it, or set reuse_output_dir=True"
+        )
 
 
 def _quick_generator(gen_specs: GenSpecs | None) -> bool:

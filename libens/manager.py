@@ -116,6 +116,7 @@ class Manager:
         )
         # each worker's share of the resources, for its copy of the executor
         self._worker_resources = _share_resources(specs, pool.worker_ids)
+        self._calc_dirs = _calc_dir_layouts(specs.libE)
         self._sim_call_time: float | None = None
         self._running: dict[int, np.ndarray] = {}
         self._held_persis_info: dict[int, Any] = {}
@@ -208,6 +209,8 @@ class Manager:
                 str(self.store.generator_path) if self.store is not None else None
             ),
         }
+        if self._calc_dirs:
+            options["calc_dirs"] = self._calc_dirs
         if s.executor is not None:
             options["executor"] = s.executor
             options["resources"] = self._worker_resources.get(wid)
@@ -679,3 +682,12 @@ def _share_resources(specs: RunSpecs, worker_ids: list[int]) -> dict[int, Resour
 
     zero = [0, *specs.libE.zero_resource_workers]
     return assign(specs.libE.resources or detect(), worker_ids, zero)
+
+
+def _calc_dir_layouts(libE: LibeSpecs) -> dict[int, Any]:
+    """Where workers' calls run, when the specs give them directories of their own."""
+    if not (libE.calc_dirs("sim") or libE.calc_dirs("gen")):
+        return {}
+    from libens.store.calcdirs import CalcDirLayout
+
+    return CalcDirLayout.of(libE)

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 import libens.vocs as vocs_fields
 from libens.errors import SpecError
@@ -237,6 +244,46 @@ class LibeSpecs(_Spec):
     on_sim_error: Literal["stop", "continue"] = "stop"
     on_worker_lost: Literal["stop", "requeue", "fail"] = "stop"
     max_requeues: int = Field(1, ge=0)
+    sim_dirs_make: bool = False
+    gen_dirs_make: bool = False
+    ensemble_dir_path: Path = Path("ensemble")
+    use_worker_dirs: bool = False
+    sim_input_dir: Path | None = None
+    sim_dir_copy_files: list[Path] = Field(default_factory=list)
+    sim_dir_symlink_files: list[Path] = Field(default_factory=list)
+    gen_input_dir: Path | None = None
+    gen_dir_copy_files: list[Path] = Field(default_factory=list)
+    gen_dir_symlink_files: list[Path] = Field(default_factory=list)
+    reuse_output_dir: bool = False
+    calc_dir_id_width: int = Field(4, ge=1)
+
+    @field_validator("sim_input_dir", "gen_input_dir")
+    @classmethod
+    def _input_dir_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(
+                "not a directory; give the directory whose contents each calculation "
+                "directory starts with"
+            )
+        return value.resolve() if value is not None else None
+
+    @field_validator(
+        "sim_dir_copy_files",
+        "sim_dir_symlink_files",
+        "gen_dir_copy_files",
+        "gen_dir_symlink_files",
+    )
+    @classmethod
+    def _listed_files_exist(cls, value: list[Path]) -> list[Path]:
+        missing = [str(p) for p in value if not p.exists()]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} does not exist; fix the path or leave it out")
+        return [p.resolve() for p in value]
+
+    def calc_dirs(self, kind: str) -> bool:
+        """Whether each ``kind`` ("sim" or "gen") call runs in a directory of its own."""
+        fields = ("dirs_make", "input_dir", "dir_copy_files", "dir_symlink_files")
+        return any(getattr(self, f"{kind}_{field}") for field in fields)
 
     @property
     def output_dir(self) -> Path:

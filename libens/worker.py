@@ -56,6 +56,7 @@ class Worker:
         self.gen_specs = setup.gen_specs
         options = dict(setup.options)
         executor, resources = options.pop("executor", None), options.pop("resources", None)
+        calc_dirs = options.pop("calc_dirs", None)
         self.options = options
         # the user's Executor, as this worker's own copy (libens.executors)
         self.executor = executor.for_worker(self.worker_id, resources) if executor else None
@@ -76,6 +77,10 @@ class Worker:
         gen_f = _gen_callable(self.gen_specs) if self.gen_specs is not None else None
         if gen_f is not None:
             self.funcs[EVAL_GEN_TAG] = UserFunction(gen_f, self.gen_specs.threaded)
+        if calc_dirs:
+            from libens.store.calcdirs import in_calc_dirs
+
+            in_calc_dirs(self.funcs, calc_dirs, self.worker_id)
         self.sim_code, self.gen_code = UserCode("sim"), UserCode("gen")  # see comms.affinity
         self.sender_code = StayPut()
         self.call_time: dict[int, float] = {}  # running average per work tag, s per call

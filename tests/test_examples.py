@@ -44,7 +44,7 @@ def test_mpi_application_example(tmp_path):
     out = run("mpi_application/run.py", "--comms", "local", "-n", "2", cwd=tmp_path)
     assert "16 points evaluated by launching an MPI application; exit flag 0" in out
     assert "results agree with six_hump_camel_func: True" in out
-    assert len(list(tmp_path.glob("sim*/result.txt"))) == 16
+    assert len(list(tmp_path.glob("ensemble/sim00*/result.txt"))) == 16
 
 
 def test_gest_api_example_beats_random_search(tmp_path):

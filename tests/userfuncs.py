@@ -255,3 +255,17 @@ def hosts_sim(H, persis_info, sim_specs, libE_info):
     out = np.zeros(1, dtype=sim_specs["out"])
     out["hosts"] = task.command[task.command.index("-hosts") + 1]
     return out, persis_info
+
+
+def where_sim(H, persis_info, sim_specs, libE_info):
+    """Reports the directory it ran in (parent/name) and which input files it found there;
+    leaves an output file behind."""
+    out = np.zeros(1, dtype=sim_specs["out"])
+    here = os.getcwd()
+    out["dir"] = os.path.join(os.path.basename(os.path.dirname(here)), os.path.basename(here))
+    out["found"] = ",".join(
+        name for name in ("params.in", "data.txt", "mesh.dat") if os.path.exists(name)
+    )
+    with open("out.txt", "w") as f:
+        f.write(str(libE_info["H_rows"][0]))
+    return out, persis_info

@@ -1,5 +1,6 @@
 """Simulations that are applications: each point is evaluated by launching an MPI program
-(camel_app.py, 2 processes) through an MPIExecutor, in a directory of its own.
+(camel_app.py, 2 processes) through an MPIExecutor, in a calculation directory of its own
+(``ensemble/sim0000``, ...; ``sim_dirs_make``).
 
     python examples/mpi_application/run.py --comms local -n 2
 """
@@ -22,20 +23,20 @@ HERE = Path(__file__).resolve().parent
 
 
 def camel_by_application(H, persis_info, sim_specs, libE_info):
-    """Launch the application for one point in ``sim<id>/`` and read its result file."""
+    """Launch the application for one point (in this call's directory) and read its result."""
     exctr = libE_info["executor"]
-    workdir = Path(f"sim{libE_info['H_rows'][0]}")
-    workdir.mkdir()
     x = H["x"][0]
-    task = exctr.submit(calc_type="sim", num_procs=2, app_args=[x[0], x[1]], workdir=workdir)
+    task = exctr.submit(calc_type="sim", num_procs=2, app_args=[x[0], x[1]])
     status = exctr.polling_loop(task, timeout=60)
     out = np.zeros(1, dtype=sim_specs["out"])
-    out["f"] = float((workdir / "result.txt").read_text()) if status == WORKER_DONE else np.nan
+    out["f"] = float(Path("result.txt").read_text()) if status == WORKER_DONE else np.nan
     return out, persis_info, status
 
 
 if __name__ == "__main__":
     nworkers, is_manager, libE_specs, _ = parse_args()
+    libE_specs["sim_dirs_make"] = True
+    libE_specs["reuse_output_dir"] = True  # a rerun overwrites the last run's directories
     exctr = MPIExecutor()  # finds mpiexec (the mpich wheel's, or the system's)
     exctr.register_app(HERE / "camel_app.py", calc_type="sim")
     H, persis_info, flag = libE(
