@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from libens.executors import Executor
     from libens.resources import Resources
     from libens.store import RunStore
+    from libens.store.calcdirs import CalcDirLayout
 
 logger = logging.getLogger("libens.manager")
 
@@ -684,10 +685,10 @@ def _share_resources(specs: RunSpecs, worker_ids: list[int]) -> dict[int, Resour
     return assign(specs.libE.resources or detect(), worker_ids, zero)
 
 
-def _calc_dir_layouts(libE: LibeSpecs) -> dict[int, Any]:
+def _calc_dir_layouts(libE: LibeSpecs) -> dict[int, CalcDirLayout]:
     """Where workers' calls run, when the specs give them directories of their own."""
     if not (libE.calc_dirs("sim") or libE.calc_dirs("gen")):
         return {}
-    from libens.store.calcdirs import CalcDirLayout
+    from libens.store.calcdirs import CalcDirLayout as Layout
 
-    return CalcDirLayout.of(libE)
+    return Layout.of(libE)

@@ -117,6 +117,12 @@ class Executor:
         mine.bind_call(None)
         return mine
 
+    def __getstate__(self) -> dict:
+        """What travels to a worker: applications and settings, not this process's tasks."""
+        state = self.__dict__.copy()
+        state.update(tasks=[], call_tasks=[], submitted=0, _signal=None, manager_signal=None)
+        return state
+
     def bind_call(self, signal: ManagerSignal | None) -> None:
         """Start a calculation: set how it hears the manager (None: it does not)."""
         self._signal, self.manager_signal = signal, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -118,6 +119,14 @@ def test_worker_copy_has_its_own_tasks_and_gpus(exctr, tmp_path):
     assert exctr.submit(calc_type="sim", dry_run=True).env is None
     with pytest.raises(ExecutorError, match="never started"):
         mine.polling_loop(task)
+
+
+def test_executor_travels_without_its_tasks(exctr, tmp_path):
+    task = exctr.submit(calc_type="sim", app_args="2")
+    task.wait()
+    copy = pickle.loads(pickle.dumps(exctr))
+    assert copy.tasks == [] and copy.submitted == 0 and set(copy.apps) == set(exctr.apps)
+    assert exctr.tasks == [task]
 
 
 def test_unknown_app_and_bad_calc_type_are_named(exctr):
