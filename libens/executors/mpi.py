@@ -146,7 +146,8 @@ class MPIExecutor(Executor):
             return self.resources
         raise ExecutorError(
             f"worker {self.worker_id} has no resources to launch MPI applications on (it is "
-            "in LibeSpecs.zero_resource_workers); launch from another worker or take it out"
+            "in LibeSpecs.zero_resource_workers, or it joined after the run started); "
+            "launch from another worker, or take it out of zero_resource_workers"
         )
 
 
