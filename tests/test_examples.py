@@ -47,6 +47,22 @@ def test_mpi_application_example(tmp_path):
     assert len(list(tmp_path.glob("ensemble/sim00*/result.txt"))) == 16
 
 
+def test_mpi_application_example_under_mpiexec(tmp_path):
+    """Worker ranks of an MPI run launching MPI applications of their own."""
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    script = EXAMPLES / "mpi_application" / "run.py"
+    out = subprocess.run(
+        [str(mpiexec), "-n", "3", sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "results agree with six_hump_camel_func: True" in out.stdout
+    assert len(list(tmp_path.glob("ensemble/sim00*/result.txt"))) == 16
+
+
 def test_gest_api_example_beats_random_search(tmp_path):
     out = run("gest_api_optimize.py", cwd=tmp_path).splitlines()
     for line in out:
