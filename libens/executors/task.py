@@ -15,6 +15,7 @@ import subprocess
 import time
 from enum import StrEnum
 from pathlib import Path
+from typing import IO
 
 from libens.errors import TaskFailedToStart, TaskTimeout
 
@@ -78,23 +79,14 @@ class Task:
 
     def start(self) -> None:
         """Launch the command in its own process group, output to the task's files."""
+        self.state = TaskState.FAILED  # until it has started
         try:
             with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
-                self.process = subprocess.Popen(
-                    self.command,
-                    cwd=self.workdir,
-                    stdout=out,
-                    stderr=err,
-                    stdin=subprocess.DEVNULL,
-                    env=self.env,
-                    start_new_session=True,
-                )
+                self.process = self._popen(out, err)
         except OSError as e:
-            self.state = TaskState.FAILED
             raise TaskFailedToStart(
-                f"task {self.name} could not start {self.command[0]!r}: {e}; "
-                "check the path given to register_app (or the MPI runner) and that it "
-                "is executable"
+                f"task {self.name} cannot write its output ({e}); check that workdir "
+                f"{str(self.workdir)!r} exists and that stdout/stderr name files in it"
             ) from e
         self.submit_time = time.time()
         self.state = TaskState.RUNNING
@@ -102,6 +94,24 @@ class Task:
             self._pidfd = os.pidfd_open(self.process.pid)
         except (AttributeError, OSError):  # not Linux >= 5.3: Popen.wait's own waiting
             self._pidfd = None
+
+    def _popen(self, out: IO[bytes], err: IO[bytes]) -> subprocess.Popen:
+        try:
+            return subprocess.Popen(
+                self.command,
+                cwd=self.workdir,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
+            )
+        except OSError as e:
+            raise TaskFailedToStart(
+                f"task {self.name} could not start {self.command[0]!r}: {e}; "
+                "check the path given to register_app (or the MPI runner) and that it "
+                "is executable"
+            ) from e
 
     def poll(self) -> TaskState:
         """Update the state from the process without waiting."""

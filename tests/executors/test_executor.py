@@ -146,6 +146,11 @@ def test_missing_program_fails_to_start_with_its_name(tmp_path):
     assert exctr.tasks[0].state is TaskState.FAILED
 
 
+def test_missing_workdir_is_named(exctr, tmp_path):
+    with pytest.raises(TaskFailedToStart, match="workdir '.*nowhere' exists"):
+        exctr.submit(calc_type="sim", workdir=tmp_path / "nowhere")
+
+
 def test_precedent_runs_the_app(tmp_path):
     script = tmp_path / "hello.sh"
     script.write_text("echo hello $1\n")
