@@ -138,12 +138,15 @@ class Executor:
         env: dict[str, str] | None = None,
         workdir: str | Path | None = None,
         dry_run: bool = False,
+        num_gpus: int | None = None,
     ) -> Task:
         """Launch an application; its output goes to ``stdout``/``stderr`` (default
         ``<task name>.out``/``.err`` in ``workdir``, default the current directory).
-        ``dry_run`` returns the task with its command, not started."""
+        ``num_gpus`` limits it to that many of the worker's GPUs; ``dry_run`` returns the
+        task with its command, not started."""
         app = self.get_app(app_name, calc_type)
-        return self._launch(app, app.command(app_args), stdout, stderr, env, workdir, dry_run)
+        command = app.command(app_args)
+        return self._launch(app, command, stdout, stderr, env, workdir, dry_run, num_gpus)
 
     def _launch(
         self,
@@ -154,6 +157,7 @@ class Executor:
         env: dict[str, str] | None,
         workdir: str | Path | None,
         dry_run: bool,
+        num_gpus: int | None = None,
     ) -> Task:
         where = Path(workdir) if workdir is not None else Path.cwd()
         worker = "" if self.worker_id is None else f"_worker{self.worker_id}"
@@ -165,7 +169,7 @@ class Executor:
             where,
             where / (stdout or f"{name}.out"),
             where / (stderr or f"{name}.err"),
-            self._environment(env),
+            self._environment(env, num_gpus),
         )
         self.tasks = [t for t in self.tasks if not t.finished]
         self.tasks.append(task)
@@ -174,14 +178,28 @@ class Executor:
             task.start()
         return task
 
-    def _environment(self, extra: dict[str, str] | None) -> dict[str, str] | None:
-        """The task's environment: this process's, the worker's GPUs, then ``extra``."""
-        gpus = self.resources.gpu_ids if self.resources is not None else ()
-        if not gpus and not extra:
+    def _environment(
+        self, extra: dict[str, str] | None, num_gpus: int | None
+    ) -> dict[str, str] | None:
+        """The task's environment: this process's, the worker's GPUs (the first
+        ``num_gpus`` of them if given), then ``extra``."""
+        share = self.resources
+        gpus = share.gpu_ids if share is not None else ()
+        if num_gpus is not None:
+            if num_gpus < 0 or num_gpus > len(gpus):
+                who = "this process" if self.worker_id is None else f"worker {self.worker_id}"
+                raise ExecutorError(
+                    f"submit: num_gpus={num_gpus}, but {who} has {len(gpus)} GPU(s) "
+                    f"({', '.join(gpus) or 'none'}); ask for 0 to {len(gpus)}, or run fewer "
+                    "workers per node (they share its GPUs)"
+                )
+            gpus = gpus[:num_gpus]
+        hide_or_pick = share is not None and (gpus or num_gpus is not None)
+        if not hide_or_pick and not extra:
             return None
         env = dict(os.environ)
-        if gpus and self.resources is not None:
-            env[self.resources.gpu_env_var] = ",".join(gpus)
+        if hide_or_pick and share is not None:
+            env[share.gpu_env_var] = ",".join(gpus)
         env.update(extra or {})
         return env
 

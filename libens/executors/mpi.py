@@ -115,6 +115,7 @@ class MPIExecutor(Executor):
         num_procs: int | None = None,
         num_nodes: int | None = None,
         procs_per_node: int | None = None,
+        num_gpus: int | None = None,
         extra_args: str | Sequence[str] = (),
         app_args: str | Sequence[str] | None = None,
         stdout: str | Path | None = None,
@@ -124,7 +125,8 @@ class MPIExecutor(Executor):
         dry_run: bool = False,
     ) -> Task:
         """Launch an MPI application. With no counts it fills the worker's nodes (one
-        process per core); ``num_procs`` alone takes as few of them as hold that many."""
+        process per core); ``num_procs`` alone takes as few of them as hold that many;
+        ``num_gpus`` limits it to that many of the worker's GPUs on each node."""
         app = self.get_app(app_name, calc_type)
         flavour, exe = self.runner()
         mine = self._my_resources()
@@ -136,7 +138,7 @@ class MPIExecutor(Executor):
             *as_args(extra_args),
             *app.command(app_args),
         ]
-        return self._launch(app, command, stdout, stderr, env, workdir, dry_run)
+        return self._launch(app, command, stdout, stderr, env, workdir, dry_run, num_gpus)
 
     def _my_resources(self) -> Resources:
         if self.resources is not None:

@@ -129,6 +129,16 @@ def test_executor_travels_without_its_tasks(exctr, tmp_path):
     assert exctr.tasks == [task]
 
 
+def test_num_gpus_picks_or_hides_the_workers_gpus(exctr):
+    mine = exctr.for_worker(2, Resources(nodes=("n1",), cores_per_node=4, gpu_ids=("4", "5")))
+    assert (
+        mine.submit(calc_type="sim", num_gpus=1, dry_run=True).env["CUDA_VISIBLE_DEVICES"] == "4"
+    )
+    assert mine.submit(calc_type="sim", num_gpus=0, dry_run=True).env["CUDA_VISIBLE_DEVICES"] == ""
+    with pytest.raises(ExecutorError, match=r"num_gpus=3, but worker 2 has 2 GPU\(s\) \(4, 5\)"):
+        mine.submit(calc_type="sim", num_gpus=3, dry_run=True)
+
+
 def test_unknown_app_and_bad_calc_type_are_named(exctr):
     with pytest.raises(ExecutorError, match=r"'nope' \(registered: sleeper, sum_squares.py\)"):
         exctr.submit(app_name="nope")
