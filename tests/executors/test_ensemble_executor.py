@@ -86,6 +86,19 @@ def pids_written(where: Path) -> list[int]:
     return [int(p) for f in where.glob("pids_*.txt") for p in f.read_text().split()]
 
 
+def out_of_time_pids(sim: SimSpecs, comms: str, where: Path) -> list[int]:
+    """Runs ``sim`` until the wallclock ends the run; the pids its applications wrote."""
+    _, _, flag = libE(
+        sim,
+        GEN,
+        ExitCriteria(wallclock_max=0.3),
+        libE_specs=quiet(comms, worker_timeout=0.3),
+        executor=apps(),
+    )
+    assert flag == EXIT_WALLCLOCK
+    return pids_written(where)
+
+
 def test_run_out_of_time_stops_its_applications(comms, tmp_path):
     sim = SimSpecs(
         sim_f=uf.app_sim,
@@ -93,30 +106,14 @@ def test_run_out_of_time_stops_its_applications(comms, tmp_path):
         outputs=[("f", float), ("pids", int, 2)],
         user={"kill_slow": True, "slow_from": -10.0},
     )
-    _, _, flag = libE(
-        sim,
-        GEN,
-        ExitCriteria(wallclock_max=0.3),
-        libE_specs=quiet(comms, worker_timeout=0.3),
-        executor=apps(),
-    )
-    assert flag == EXIT_WALLCLOCK
-    pids = pids_written(tmp_path)
+    pids = out_of_time_pids(sim, comms, tmp_path)
     assert len(pids) == 4 and all(gone(p) for p in pids)
 
 
 @pytest.mark.parametrize("comms", ["local", "tcp"])
 def test_worker_process_stopped_by_the_manager_stops_its_applications(comms, tmp_path):
     sim = SimSpecs(sim_f=uf.stuck_app_sim, inputs=["x"], outputs=[("f", float)])
-    _, _, flag = libE(
-        sim,
-        GEN,
-        ExitCriteria(wallclock_max=0.3),
-        libE_specs=quiet(comms, worker_timeout=0.3),
-        executor=apps(),
-    )
-    assert flag == EXIT_WALLCLOCK
-    pids = pids_written(tmp_path)
+    pids = out_of_time_pids(sim, comms, tmp_path)
     assert len(pids) == 4 and all(gone(p) for p in pids)
 
 
