@@ -11,9 +11,9 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def run(script: str, *args: str, cwd: Path) -> str:
+def run(script: str, *args: str, cwd: Path, launcher: tuple[str, ...] = ()) -> str:
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args],
+        [*launcher, sys.executable, str(EXAMPLES / script), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -49,17 +49,9 @@ def test_mpi_application_example(tmp_path):
 
 def test_mpi_application_example_under_mpiexec(tmp_path):
     """Worker ranks of an MPI run launching MPI applications of their own."""
-    mpiexec = Path(sys.executable).parent / "mpiexec"
-    script = EXAMPLES / "mpi_application" / "run.py"
-    out = subprocess.run(
-        [str(mpiexec), "-n", "3", sys.executable, str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "results agree with six_hump_camel_func: True" in out.stdout
+    mpiexec = (str(Path(sys.executable).parent / "mpiexec"), "-n", "3")
+    out = run("mpi_application/run.py", cwd=tmp_path, launcher=mpiexec)
+    assert "results agree with six_hump_camel_func: True" in out
     assert len(list(tmp_path.glob("ensemble/sim00*/result.txt"))) == 16
 
 
@@ -73,13 +65,6 @@ def test_gest_api_example_beats_random_search(tmp_path):
 
 
 def test_external_generator_example(tmp_path):
-    out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "external_generator" / "run.py")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "after 60 evaluations" in out.stdout
-    assert float(out.stdout.split("best RESULT ")[1].split()[0]) > -50
+    out = run("external_generator/run.py", cwd=tmp_path)
+    assert "after 60 evaluations" in out
+    assert float(out.split("best RESULT ")[1].split()[0]) > -50
