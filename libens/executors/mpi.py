@@ -87,8 +87,18 @@ class MPIExecutor(Executor):
         mpi_runner: str | None = None,
         runner_path: str | None = None,
         extra_args: str | Sequence[str] = (),
+        custom_info: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
+        if custom_info:  # libEnsemble's way of naming the runner
+            unknown = set(custom_info) - {"mpi_runner", "runner_name"}
+            if unknown:
+                raise ExecutorError(
+                    f"MPIExecutor: custom_info keys {sorted(unknown)} are not supported; "
+                    "use mpi_runner and runner_name (or the mpi_runner/runner_path arguments)"
+                )
+            mpi_runner = custom_info.get("mpi_runner", mpi_runner)
+            runner_path = custom_info.get("runner_name", runner_path)
         if mpi_runner is not None and mpi_runner not in RUNNERS:
             raise ExecutorError(
                 f"MPIExecutor: mpi_runner={mpi_runner!r}; use one of {', '.join(RUNNERS)} "

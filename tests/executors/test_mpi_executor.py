@@ -87,6 +87,13 @@ def test_unknown_runner_and_zero_resource_worker_are_refused():
         exctr.for_worker(2, None).submit(calc_type="sim", dry_run=True)
 
 
+def test_custom_info_names_the_runner_as_in_libensemble():
+    exctr = MPIExecutor(custom_info={"mpi_runner": "openmpi", "runner_name": "/opt/bin/mpirun"})
+    assert exctr.runner() == ("openmpi", "/opt/bin/mpirun")
+    with pytest.raises(ExecutorError, match=r"custom_info keys \['subgroup_launch'\]"):
+        MPIExecutor(custom_info={"mpi_runner": "mpich", "subgroup_launch": True})
+
+
 def test_detects_the_mpich_wheels_mpiexec():
     assert detect_runner({}) == ("mpich", MPIEXEC)
 
