@@ -67,10 +67,6 @@ class Task:
         return self.state is TaskState.FINISHED
 
     @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
-    @property
     def runtime(self) -> float:
         """Seconds since the launch (until the end, once it has ended)."""
         if self.submit_time is None:
