@@ -46,6 +46,7 @@ from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
 if TYPE_CHECKING:
     from libens.executors import Executor
     from libens.resources import Resources
+    from libens.resources.sets import Lending
     from libens.store import RunStore
     from libens.store.calcdirs import CalcDirLayout
 
@@ -100,7 +101,7 @@ class Manager:
         self._alloc_libE_info: dict[str, Any] = {
             "exit_criteria": specs.exit,
             "manager_kill_canceled_sims": specs.libE.kill_canceled_sims,
-            "use_resource_sets": False,
+            "use_resource_sets": bool(specs.libE.num_resource_sets),
             "gen_on_manager": 0 in self.workers.slot,
             "pending_sim_ids": hist.pending,
             "uninformed_sim_ids": hist.uninformed,
@@ -115,8 +116,10 @@ class Manager:
             if core is None
             else (core, PolicyRun(specs.sim, specs.gen, specs.alloc, self._alloc_libE_info))
         )
-        # each worker's share of the resources, for its copy of the executor
-        self._worker_resources = _share_resources(specs, pool.worker_ids)
+        # each worker's share of the resources, for its copy of the executor; or, with
+        # resource sets, the sets each simulation is lent (and the teams out, by worker)
+        self._lending = _resource_lending(specs)
+        self._worker_resources = {} if self._lending else _share_resources(specs, pool.worker_ids)
         self._calc_dirs = _calc_dir_layouts(specs.libE)
         self._sim_call_time: float | None = None
         self._running: dict[int, np.ndarray] = {}
@@ -132,7 +135,8 @@ class Manager:
             self._sim_limit = self.sim_ended_offset + ex.sim_max
         self.cost_spent = 0.0
         self._cost_max = ex.cost_max
-        self._chunking = specs.libE.chunk_short_sims
+        # a simulation lent resource sets has them to itself: one point per order
+        self._chunking = specs.libE.chunk_short_sims and not specs.libE.num_resource_sets
         self._safe_mode = specs.libE.safe_mode
         self.stop_val_hit = False
         self.exit_flag = EXIT_OK
@@ -215,6 +219,8 @@ class Manager:
         if s.executor is not None:
             options["executor"] = s.executor
             options["resources"] = self._worker_resources.get(wid)
+        if self._lending is not None:
+            options["resource_sets"] = True
         self.pool.send(wid, WorkerSetup(wid, s.sim, s.gen, options))
 
     def _wait_timeout(self) -> float | None:
@@ -278,7 +284,9 @@ class Manager:
         if msg.persis_info is not None:
             self.persis_info[wid] = self._held_persis_info[wid] = msg.persis_info
         now = time.time()
-        running = self._running.pop(wid, None)
+        running = self._running.pop(wid, None)  # _call_over, inlined: once per result
+        if self._lending is not None:
+            self._lending.give_back(wid)
         ids = msg.sim_ids if msg.sim_ids is not None else running
         if msg.tag == EVAL_SIM_TAG and ids is not None and len(ids):
             self.hist.mark_ended(ids, msg.rows, now)
@@ -294,6 +302,13 @@ class Manager:
             if not persistent_return or self.specs.libE.use_persis_return_gen:
                 self._add_points(wid, msg.rows)
         self.outputs.stats(wid, msg.tag, ids, msg.started, msg.ended, msg.status, msg.call_times)
+
+    def _call_over(self, wid: int) -> np.ndarray | None:
+        """Worker ``wid``'s call ended (or the worker is gone): the points it was running,
+        and its resource sets given back."""
+        if self._lending is not None:
+            self._lending.give_back(wid)
+        return self._running.pop(wid, None)
 
     def _add_points(self, wid: int, rows: np.ndarray) -> None:
         gen_started = self.workers.gen_started_col[self.workers.slot[wid]]
@@ -349,7 +364,7 @@ class Manager:
                 self._after_sims_ended(msg.sim_ids)
             if msg.unrun_ids is not None and len(msg.unrun_ids):
                 self.hist.requeue(msg.unrun_ids)
-            self._running.pop(wid, None)
+            self._call_over(wid)
             self.workers.set_active(wid, 0)
             return
         kind = CALC_TYPE_NAMES.get(msg.tag, "user")
@@ -380,7 +395,7 @@ class Manager:
         policy = self.specs.libE.on_worker_lost
         if policy == "stop" or workers.persis[wid]:
             raise WorkerError(f"worker {wid} was lost {doing}: {msg.reason}")
-        running = self._running.pop(wid, None)
+        running = self._call_over(wid)
         workers.remove(wid)
         if running is not None and len(running):
             again = np.array(
@@ -539,6 +554,10 @@ class Manager:
                 ids = ids[:budget]
             if not len(ids):
                 return
+            if self._lending is not None and not persistent:
+                extra = self._lend_sets(self._lending, wid, ids, extra)
+                if extra is None:
+                    return
         rows = self._rows(wid, fields, ids) if fields and len(ids) else None
         now = time.time()
         if persistent and persis_state or pi is self._held_persis_info.get(wid):
@@ -556,6 +575,17 @@ class Manager:
         workers.set_active(wid, tag)
         if persistent:
             workers.set_persistent(wid, tag, active_recv)
+
+    def _lend_sets(
+        self, lending: Lending, wid: int, ids: np.ndarray, extra: dict | None
+    ) -> dict | None:
+        """The order's extra keys with the team of resource sets lent for points ``ids``
+        (``rset_team``, and its nodes, cores and GPUs as ``resources``); None while the
+        points wait for sets."""
+        team = lending.lend(wid, self.hist.H, ids, extra.get("rset_team") if extra else None)
+        if team is None:
+            return None
+        return {**(extra or {}), "rset_team": list(team), "resources": lending.sets.share(team)}
 
     def _rows(self, wid: int, fields: list[str], ids: np.ndarray) -> np.ndarray:
         """The rows a work order carries; a field the history lacks is the policy's error."""
@@ -672,6 +702,18 @@ def _check_protected(before: dict[str, np.ndarray], H: np.ndarray, alloc_f: Call
             f"reserved history fields {changed} (found by safe_mode); policies must "
             "leave H unchanged and return work orders instead"
         )
+
+
+def _resource_lending(specs: RunSpecs) -> Lending | None:
+    """The book of the job's resource sets, when simulations are lent them
+    (``num_resource_sets``)."""
+    num = specs.libE.num_resource_sets
+    if num is None:
+        return None
+    from libens.resources import ResourceSets, detect
+    from libens.resources.sets import Lending
+
+    return Lending(ResourceSets(specs.libE.resources or detect(), num))
 
 
 def _share_resources(specs: RunSpecs, worker_ids: list[int]) -> dict[int, Resources]:

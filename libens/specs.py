@@ -216,6 +216,7 @@ class LibeSpecs(_Spec):
     gen_workers: list[int] = Field(default_factory=list)
     zero_resource_workers: list[int] = Field(default_factory=list)
     resources: Any = None  # libens.resources.Resources for an executor; None: detect them
+    num_resource_sets: int | None = Field(None, ge=1)  # lend sets per simulation (resources.sets)
     start_method: Literal["fork", "spawn", "forkserver"] | None = None
     threads_on_one_cpu: bool = True
     threads_tiny_on_manager: bool = True

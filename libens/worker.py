@@ -56,6 +56,8 @@ class Worker:
         self.gen_specs = setup.gen_specs
         options = dict(setup.options)
         executor, resources = options.pop("executor", None), options.pop("resources", None)
+        # with resource sets, each simulation call brings the resources it is lent
+        self.lent_resources = options.pop("resource_sets", False)
         calc_dirs = options.pop("calc_dirs", None)
         self.options = options
         # the user's Executor, as this worker's own copy (libens.executors)
@@ -192,6 +194,8 @@ class Worker:
         if self.executor is not None:  # a persistent call's messages are PersistentSupport's
             listen = partial(self._manager_signal, work.sim_ids, base["comm"])
             self.executor.bind_call(None if work.persistent else listen)
+            if self.lent_resources:
+                self.executor.resources = libE_info.get("resources")
         if work.persis_info is not None:
             self.persis_info = work.persis_info
         persis_info = held = self.persis_info

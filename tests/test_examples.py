@@ -55,6 +55,23 @@ def test_mpi_application_example_under_mpiexec(tmp_path):
     assert len(list(tmp_path.glob("ensemble/sim00*/result.txt"))) == 16
 
 
+@pytest.mark.parametrize("over", ["local", "mpi"])
+def test_variable_resources_example(tmp_path, over):
+    """Each point's MPI launch runs on the resource sets it asked for (num_procs 1 or 2 of
+    2 one-core sets), with local workers or with MPI ranks as workers."""
+    mpiexec = (str(Path(sys.executable).parent / "mpiexec"), "-n", "4")
+    script = "mpi_application/variable_resources.py"
+    if over == "local":
+        out = run(script, "--comms", "local", "-n", "3", cwd=tmp_path)
+    else:
+        out = run(script, cwd=tmp_path, launcher=mpiexec)
+    assert "12 points evaluated (1 process(es): " in out
+    assert "every launch ran as many ranks as its point asked for: True" in out
+    assert "results agree with six_hump_camel_func: True" in out
+    ranks = [int(p.read_text()) for p in tmp_path.glob("ensemble/sim00*/ranks.txt")]
+    assert len(ranks) == 12 and set(ranks) == {1, 2}
+
+
 def test_gest_api_example_beats_random_search(tmp_path):
     out = run("gest_api_optimize.py", cwd=tmp_path).splitlines()
     for line in out:

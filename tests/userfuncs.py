@@ -269,3 +269,21 @@ def where_sim(H, persis_info, sim_specs, libE_info):
     with open("out.txt", "w") as f:
         f.write(str(libE_info["H_rows"][0]))
     return out, persis_info
+
+
+def team_sim(H, persis_info, sim_specs, libE_info):
+    """Reports the resource sets it was lent, their cores and GPUs, and (with an executor)
+    the process count and GPU list of the MPI launch its worker would run on them."""
+    out = np.zeros(1, dtype=sim_specs["out"])
+    team = libE_info.get("rset_team", [])
+    out["team"] = -1
+    out["team"][0, : len(team)] = team
+    share = libE_info.get("resources")
+    out["cores"] = share.cores_per_node if share is not None else 0
+    out["gpus"] = ",".join(share.gpu_ids) if share is not None else ""
+    exctr = libE_info.get("executor")
+    if exctr is not None:
+        task = exctr.submit(calc_type="sim", dry_run=True)
+        out["procs"] = int(task.command[task.command.index("-n") + 1])
+        out["gpu_env"] = (task.env or {}).get("CUDA_VISIBLE_DEVICES", "")
+    return out, persis_info

@@ -158,8 +158,10 @@ class MPIExecutor(Executor):
             return self.resources
         raise ExecutorError(
             f"worker {self.worker_id} has no resources to launch MPI applications on (it is "
-            "in LibeSpecs.zero_resource_workers, or it joined after the run started); "
-            "launch from another worker, or take it out of zero_resource_workers"
+            "in LibeSpecs.zero_resource_workers, or it joined after the run started, or, "
+            "with LibeSpecs.num_resource_sets, this call was lent no sets: a generator, or "
+            "a point with resource_sets=0); launch from a simulation that is lent sets, or "
+            "take the worker out of zero_resource_workers"
         )
 
 

@@ -3,5 +3,14 @@
 from libens.resources.assign import assign
 from libens.resources.machine import GPU_ENV_VARS, Resources, detect
 from libens.resources.nodes import expand_hostlist, scheduler_nodes
+from libens.resources.sets import ResourceSets
 
-__all__ = ["GPU_ENV_VARS", "Resources", "assign", "detect", "expand_hostlist", "scheduler_nodes"]
+__all__ = [
+    "GPU_ENV_VARS",
+    "ResourceSets",
+    "Resources",
+    "assign",
+    "detect",
+    "expand_hostlist",
+    "scheduler_nodes",
+]

@@ -1,0 +1,125 @@
+"""Resource sets in a run: each simulation is lent the sets its point asks for, no set is
+lent twice at once, and what a worker launches fits the team it was lent."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import userfuncs as uf
+
+from libens import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs, libE
+from libens.alloc import give_pregenerated_work
+from libens.errors import ResourceError
+from libens.executors import MPIExecutor
+from libens.gens.sampling import uniform_random_sample
+from libens.resources import Resources
+
+APPS = Path(__file__).parents[1] / "executors" / "apps"
+# 4 sets of 2 cores and 1 GPU each
+NODE = Resources(nodes=("n0",), cores_per_node=8, gpu_ids=("0", "1", "2", "3"), local=True)
+TEAM_OUT = [("team", int, 4), ("cores", int), ("gpus", "U16")]
+PREGIVEN = AllocSpecs(alloc_f=give_pregenerated_work)
+
+
+def specs(comms: str, nworkers: int, **kw) -> LibeSpecs:
+    return LibeSpecs(
+        comms=comms,
+        nworkers=nworkers,
+        num_resource_sets=4,
+        resources=NODE,
+        disable_log_files=True,
+        save_H_on_completion=False,
+        **kw,
+    )
+
+
+def points(*asks: int) -> np.ndarray:
+    H0 = np.zeros(len(asks), dtype=[("x", float, 2), ("resource_sets", int)])
+    H0["resource_sets"] = asks
+    return H0
+
+
+def run_points(asks: list[int], comms: str = "local", nworkers: int = 3, **kw):
+    """Evaluates one point per entry of ``asks``, each asking for that many sets."""
+    sim = SimSpecs(sim_f=uf.team_sim, inputs=["x"], outputs=kw.pop("outputs", TEAM_OUT))
+    libE_specs = specs(comms, nworkers, **kw.pop("libE_specs", {}))
+    H, _, flag = libE(
+        sim,
+        None,
+        ExitCriteria(sim_max=len(asks)),
+        alloc_specs=PREGIVEN,
+        libE_specs=libE_specs,
+        H0=points(*asks),
+        **kw,
+    )
+    return H, flag
+
+
+def lent(row: np.void) -> set[int]:
+    return {int(r) for r in row["team"] if r >= 0}
+
+
+def assert_no_set_lent_twice_at_once(H: np.ndarray) -> None:
+    """Two simulations that held a set in common ran one after the other (the manager's
+    own times: a team is given back when its result is received)."""
+    done = H[H["sim_ended"]]
+    for a, b in itertools.combinations(done, 2):
+        if lent(a) & lent(b):
+            assert (
+                a["sim_ended_time"] <= b["sim_started_time"]
+                or b["sim_ended_time"] <= a["sim_started_time"]
+            ), (a, b)
+
+
+def test_each_simulation_is_lent_the_sets_its_point_asks_for(comms):
+    asks = [1, 2, 3, 1, 4, 2, 1, 1, 3, 2]
+    H, flag = run_points(asks, comms)
+    assert flag == 0 and H["sim_ended"].all()
+    assert [len(lent(row)) for row in H] == asks
+    assert H["cores"].tolist() == [2 * k for k in asks]
+    assert [len(g.split(",")) for g in H["gpus"]] == asks
+    for row in H:  # a set's cores and GPU go together: set r has GPU r
+        assert sorted(row["gpus"].split(",")) == sorted(str(r) for r in lent(row))
+    assert_no_set_lent_twice_at_once(H)
+
+
+def test_points_wait_for_sets_when_workers_outnumber_them():
+    gen = GenSpecs(
+        gen_f=uniform_random_sample,
+        outputs=[("x", float, 2)],
+        user={"lb": [0, 0], "ub": [1, 1], "gen_batch_size": 6},
+    )
+    sim = SimSpecs(sim_f=uf.team_sim, inputs=["x"], outputs=TEAM_OUT)
+    H, _, _ = libE(sim, gen, ExitCriteria(sim_max=30), libE_specs=specs("local", 6))
+    done = H[H["sim_ended"]]
+    assert len(done) >= 30
+    assert all(len(lent(row)) == 1 for row in done)  # no resource_sets field: one set each
+    assert_no_set_lent_twice_at_once(H)
+
+
+def test_an_mpi_launch_fits_the_team():
+    exctr = MPIExecutor(mpi_runner="mpich", runner_path="mpiexec")
+    exctr.register_app(APPS / "ranks.py", calc_type="sim")
+    asks = [2, 1, 4, 3]
+    out = [*TEAM_OUT, ("procs", int), ("gpu_env", "U16")]
+    H, _ = run_points(asks, nworkers=2, outputs=out, executor=exctr)
+    assert H["procs"].tolist() == [2 * k for k in asks]  # every core of the team
+    assert H["gpu_env"].tolist() == H["gpus"].tolist()
+
+
+def test_a_point_asking_for_more_sets_than_exist_stops_the_run_and_keeps_results(tmp_path):
+    with pytest.raises(ResourceError, match="asks for 5 resource sets; the job has 4"):
+        run_points([1, 2, 4, 5], nworkers=1, libE_specs={"save_H_and_persis_on_abort": True})
+    H = np.load(tmp_path / "libE_history_at_abort.npy")
+    assert H["sim_ended"].tolist() == [True, True, True, False]
+    assert H["cores"][:3].tolist() == [2, 4, 8]
+
+
+def test_a_point_waiting_for_sets_is_not_overtaken_by_smaller_ones():
+    H, _ = run_points([3, 4, 1, 1])
+    started = H["sim_started_time"]
+    assert started[1] >= H["sim_ended_time"][0]  # all four sets: after the first gave 3 back
+    assert started[2] >= started[1] and started[3] >= started[1]
