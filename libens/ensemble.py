@@ -286,6 +286,11 @@ def _check_calc_dirs(libE: LibeSpecs, comms: str, gen_on_manager: bool) -> None:
             "thread cannot have a working directory of its own; use comms 'local', 'mpi' or "
             "'tcp', or leave the calculation directories out"
         )
+    if libE.ensemble_copy_back and not dirs:
+        raise SpecError(
+            "LibeSpecs.ensemble_copy_back=True copies calculation directories back, but the "
+            "run makes none; set sim_dirs_make=True (or gen_dirs_make), or leave it out"
+        )
     if "gen" in dirs and gen_on_manager:
         raise SpecError(
             "LibeSpecs.gen_dirs_make (or gen input files) needs the generator on a worker: "
@@ -296,18 +301,19 @@ def _check_calc_dirs(libE: LibeSpecs, comms: str, gen_on_manager: bool) -> None:
 def _check_fresh_ensemble_dir(libE: LibeSpecs) -> None:
     """Earlier calculation directories are not overwritten, unless the run resumes (its run
     directory exists) or the user allows it."""
-    path = Path(libE.ensemble_dir_path)
     resuming = libE.run_dir is not None and Path(libE.run_dir).exists() and not libE.overwrite
-    if (
-        (libE.calc_dirs("sim") or libE.calc_dirs("gen"))
-        and not (libE.reuse_output_dir or resuming)
-        and path.is_dir()
-        and any(path.iterdir())
+    if not (libE.calc_dirs("sim") or libE.calc_dirs("gen")) or libE.reuse_output_dir or resuming:
+        return
+    for field, path in (
+        ("ensemble_dir_path", Path(libE.ensemble_dir_path)),
+        ("ensemble_copy_back", libE.copy_back_dir),
     ):
-        raise SpecError(
-            f"LibeSpecs.ensemble_dir_path {str(path)!r} already holds calculation "
-            "directories; choose another path, remove it, or set reuse_output_dir=True"
-        )
+        if path is not None and path.is_dir() and any(path.iterdir()):
+            raise SpecError(
+                f"{str(path)!r} (LibeSpecs.{field}) already holds calculation "
+                "directories; choose another ensemble_dir_path, remove it, or set "
+                "reuse_output_dir=True"
+            )
 
 
 def _quick_generator(gen_specs: GenSpecs | None) -> bool:

@@ -257,6 +257,7 @@ class LibeSpecs(_Spec):
     gen_dir_symlink_files: list[Path] = Field(default_factory=list)
     reuse_output_dir: bool = False
     calc_dir_id_width: int = Field(4, ge=1)
+    ensemble_copy_back: bool = False
 
     @field_validator("sim_input_dir", "gen_input_dir")
     @classmethod
@@ -285,6 +286,12 @@ class LibeSpecs(_Spec):
         """Whether each ``kind`` ("sim" or "gen") call runs in a directory of its own."""
         fields = ("dirs_make", "input_dir", "dir_copy_files", "dir_symlink_files")
         return any(getattr(self, f"{kind}_{field}") for field in fields)
+
+    @property
+    def copy_back_dir(self) -> Path | None:
+        """Where calculation directories are copied at the end (``ensemble_copy_back``):
+        ``<ensemble dir's name>_back`` in the directory the run starts from."""
+        return Path(f"{self.ensemble_dir_path.name}_back") if self.ensemble_copy_back else None
 
     @property
     def output_dir(self) -> Path:

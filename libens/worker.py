@@ -79,10 +79,11 @@ class Worker:
         gen_f = _gen_callable(self.gen_specs) if self.gen_specs is not None else None
         if gen_f is not None:
             self.funcs[EVAL_GEN_TAG] = UserFunction(gen_f, self.gen_specs.threaded)
+        self.calc_dirs: list[Any] = []  # libens.store.calcdirs.CalcDirs, to copy back
         if calc_dirs:
             from libens.store.calcdirs import in_calc_dirs
 
-            in_calc_dirs(self.funcs, calc_dirs, self.worker_id)
+            self.calc_dirs = in_calc_dirs(self.funcs, calc_dirs, self.worker_id)
         self.sim_code, self.gen_code = UserCode("sim"), UserCode("gen")  # see comms.affinity
         self.sender_code = StayPut()
         self.call_time: dict[int, float] = {}  # running average per work tag, s per call
@@ -111,6 +112,12 @@ class Worker:
         finally:
             if self.executor is not None:
                 self.executor.kill_running()
+            self.copy_back()
+
+    def copy_back(self) -> None:
+        """Copy this worker's calculation directories back (``ensemble_copy_back``)."""
+        for dirs in self.calc_dirs:
+            dirs.copy_back()
 
     def _serve(self) -> None:
         channel, held = self.channel, self.held
@@ -128,6 +135,7 @@ class Worker:
                     return  # the manager is gone
             elif isinstance(msg, Stop):
                 if msg.tag == Tag.STOP:
+                    self.copy_back()  # before the run returns to the user
                     channel.send(Goodbye(self.persis_info))
                     return
             elif isinstance(msg, Kill):

@@ -32,6 +32,7 @@ class CalcDirLayout:
     input_dir: Path | None
     copy_files: tuple[Path, ...]
     link_files: tuple[Path, ...]
+    copy_back: Path | None = None
 
     @classmethod
     def of(cls, libE: LibeSpecs) -> dict[int, CalcDirLayout]:
@@ -45,6 +46,7 @@ class CalcDirLayout:
                 getattr(libE, f"{kind}_input_dir"),
                 tuple(getattr(libE, f"{kind}_dir_copy_files")),
                 tuple(getattr(libE, f"{kind}_dir_symlink_files")),
+                libE.copy_back_dir,
             )
             for tag, kind in KINDS.items()
             if libE.calc_dirs(kind)
@@ -56,7 +58,11 @@ class CalcDirs:
 
     def __init__(self, layout: CalcDirLayout, worker_id: int) -> None:
         base = layout.ensemble_dir.resolve()  # against the worker's starting directory
+        self.base = base
         self.root = base / f"worker{worker_id}" if layout.use_worker_dirs else base
+        back = layout.copy_back
+        self.copy_back_to = back.resolve() if back is not None else None
+        self.made: dict[Path, None] = {}  # the directories to copy back, in order
         self.layout = layout
         # gen calls are counted per worker: without worker dirs the name says whose
         self.suffix = "" if layout.use_worker_dirs or layout.kind == "sim" else f"_w{worker_id}"
@@ -86,12 +92,26 @@ class CalcDirs:
             link = where / source.name
             if not link.is_symlink():
                 link.symlink_to(source)
+        if self.copy_back_to is not None:
+            self.made[where] = None
         back = os.getcwd()
         os.chdir(where)
         try:
             yield where
         finally:
             os.chdir(back)
+
+    def copy_back(self) -> None:
+        """Copy this worker's directories to ``copy_back_to`` (same layout), for an
+        ensemble directory on storage that does not outlive the job (node-local disks)."""
+        target = self.copy_back_to
+        if target is None:
+            return
+        for made in self.made:
+            shutil.copytree(
+                made, target / made.relative_to(self.base), symlinks=True, dirs_exist_ok=True
+            )
+        self.made.clear()
 
 
 class InCalcDir(UserFunction):
@@ -111,8 +131,13 @@ class InCalcDir(UserFunction):
 
 def in_calc_dirs(
     funcs: dict[int, UserFunction], layouts: dict[int, CalcDirLayout], worker_id: int
-) -> None:
-    """Wrap the worker's functions whose calls get directories of their own."""
+) -> list[CalcDirs]:
+    """Wrap the worker's functions whose calls get directories of their own; returns the
+    directories' keepers (to copy back at the end)."""
+    kept = []
     for tag, layout in layouts.items():
         if tag in funcs:
-            funcs[tag] = InCalcDir(funcs[tag], CalcDirs(layout, worker_id))
+            dirs = CalcDirs(layout, worker_id)
+            funcs[tag] = InCalcDir(funcs[tag], dirs)
+            kept.append(dirs)
+    return kept

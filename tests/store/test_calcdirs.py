@@ -71,7 +71,7 @@ def test_existing_ensemble_dir_is_kept_unless_reused(tmp_path):
     libE(SIM, GEN, ExitCriteria(sim_max=2), libE_specs=specs(sim_dirs_make=True))
     before = sorted(p.name for p in (tmp_path / "ensemble").iterdir())
     with pytest.raises(
-        SpecError, match="ensemble_dir_path 'ensemble' already holds.*reuse_output_dir"
+        SpecError, match=r"'ensemble' \(LibeSpecs.ensemble_dir_path\) already holds.*reuse_output"
     ):
         libE(SIM, GEN, ExitCriteria(sim_max=2), libE_specs=specs(sim_dirs_make=True))
     assert sorted(p.name for p in (tmp_path / "ensemble").iterdir()) == before
@@ -108,4 +108,42 @@ def test_calc_dirs_need_processes_and_a_generator_on_a_worker(tmp_path):
         )
     with pytest.raises(SpecError, match="LibeSpecs.sim_input_dir: not a directory"):
         specs(sim_input_dir=tmp_path / "nope")
+    assert not (tmp_path / "ensemble").exists()
+
+
+@pytest.mark.parametrize("comms, worker_dirs", [("local", False), ("tcp", True)])
+def test_copy_back_brings_the_directories_home(tmp_path, comms, worker_dirs):
+    scratch = tmp_path / "scratch" / "ens"  # node-local storage, in a real job
+    H, _, _ = libE(
+        SIM,
+        GEN,
+        ExitCriteria(sim_max=6),
+        libE_specs=specs(
+            comms,
+            sim_dirs_make=True,
+            ensemble_dir_path=scratch,
+            use_worker_dirs=worker_dirs,
+            ensemble_copy_back=True,
+        ),
+    )
+    back = tmp_path / "ens_back"
+    copies = sorted(p.relative_to(back) for p in back.rglob("out.txt"))
+    assert copies == sorted(p.relative_to(scratch) for p in scratch.rglob("out.txt"))
+    assert len(copies) == H["sim_ended"].sum() >= 6
+    assert all((back / c).read_text() == (scratch / c).read_text() for c in copies)
+    assert all(c.parts[0].startswith("worker") == worker_dirs for c in copies)
+
+
+def test_copy_back_needs_calc_dirs_and_a_fresh_target(tmp_path):
+    with pytest.raises(SpecError, match="ensemble_copy_back=True .*makes none"):
+        libE(SIM, GEN, ExitCriteria(sim_max=2), libE_specs=specs(ensemble_copy_back=True))
+    (tmp_path / "ensemble_back").mkdir()
+    (tmp_path / "ensemble_back" / "sim0000").mkdir()
+    with pytest.raises(SpecError, match=r"\(LibeSpecs.ensemble_copy_back\) already holds"):
+        libE(
+            SIM,
+            GEN,
+            ExitCriteria(sim_max=2),
+            libE_specs=specs(sim_dirs_make=True, ensemble_copy_back=True),
+        )
     assert not (tmp_path / "ensemble").exists()
