@@ -555,9 +555,14 @@ class Manager:
             if not len(ids):
                 return
             if self._lending is not None and not persistent:
-                extra = self._lend_sets(self._lending, wid, ids, extra)
+                need = self._lending.sets.needed(self.hist.H, ids)
+                extra = self._lend_sets(self._lending, wid, need, extra)
                 if extra is None:
                     return
+        elif self._lending is not None and self._lending.gen_sets and not persis_state:
+            extra = self._lend_sets(self._lending, wid, self._lending.gen_sets, extra)
+            if extra is None:
+                return
         rows = self._rows(wid, fields, ids) if fields and len(ids) else None
         now = time.time()
         if persistent and persis_state or pi is self._held_persis_info.get(wid):
@@ -576,13 +581,11 @@ class Manager:
         if persistent:
             workers.set_persistent(wid, tag, active_recv)
 
-    def _lend_sets(
-        self, lending: Lending, wid: int, ids: np.ndarray, extra: dict | None
-    ) -> dict | None:
-        """The order's extra keys with the team of resource sets lent for points ``ids``
+    def _lend_sets(self, lending: Lending, wid: int, need: int, extra: dict | None) -> dict | None:
+        """The order's extra keys with the team of ``need`` resource sets lent for it
         (``rset_team``, and its nodes, cores and GPUs as ``resources``); None while the
-        points wait for sets."""
-        team = lending.lend(wid, self.hist.H, ids, extra.get("rset_team") if extra else None)
+        call waits for sets."""
+        team = lending.lend(wid, need, extra.get("rset_team") if extra else None)
         if team is None:
             return None
         return {**(extra or {}), "rset_team": list(team), "resources": lending.sets.share(team)}
@@ -713,7 +716,9 @@ def _resource_lending(specs: RunSpecs) -> Lending | None:
     from libens.resources import ResourceSets, detect
     from libens.resources.sets import Lending
 
-    return Lending(ResourceSets(specs.libE.resources or detect(), num))
+    libE = specs.libE
+    sets = ResourceSets(libE.resources or detect(), num)
+    return Lending(sets, sets.sets_for(libE.gen_num_procs, libE.gen_num_gpus, "LibeSpecs has"))
 
 
 def _share_resources(specs: RunSpecs, worker_ids: list[int]) -> dict[int, Resources]:

@@ -217,6 +217,8 @@ class LibeSpecs(_Spec):
     zero_resource_workers: list[int] = Field(default_factory=list)
     resources: Any = None  # libens.resources.Resources for an executor; None: detect them
     num_resource_sets: int | None = Field(None, ge=1)  # lend sets per simulation (resources.sets)
+    gen_num_procs: int = Field(0, ge=0)  # with num_resource_sets: sets lent to generator calls
+    gen_num_gpus: int = Field(0, ge=0)
     start_method: Literal["fork", "spawn", "forkserver"] | None = None
     threads_on_one_cpu: bool = True
     threads_tiny_on_manager: bool = True
@@ -281,6 +283,16 @@ class LibeSpecs(_Spec):
         if missing:
             raise ValueError(f"{', '.join(missing)} does not exist; fix the path or leave it out")
         return [p.resolve() for p in value]
+
+    @model_validator(mode="after")
+    def _gen_resources_need_sets(self) -> LibeSpecs:
+        if (self.gen_num_procs or self.gen_num_gpus) and self.num_resource_sets is None:
+            raise ValueError(
+                "gen_num_procs / gen_num_gpus lend resource sets to generator calls; set "
+                "num_resource_sets too (without it a generator on a worker launches on "
+                "that worker's own share)"
+            )
+        return self
 
     def calc_dirs(self, kind: str) -> bool:
         """Whether each ``kind`` ("sim" or "gen") call runs in a directory of its own."""

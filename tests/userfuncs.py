@@ -287,3 +287,21 @@ def team_sim(H, persis_info, sim_specs, libE_info):
         out["procs"] = int(task.command[task.command.index("-n") + 1])
         out["gpu_env"] = (task.env or {}).get("CUDA_VISIBLE_DEVICES", "")
     return out, persis_info
+
+
+def team_gen(H, persis_info, gen_specs, libE_info):
+    """Persistent: sends batches of ``b`` points that carry the resource sets this
+    generator was lent (``gen_team``) and their cores, until it is stopped."""
+    ps = PersistentSupport(libE_info, EVAL_GEN_TAG)
+    rng = np.random.default_rng(libE_info["workerID"])
+    team = libE_info.get("rset_team", [])
+    b = gen_specs["user"].get("b", 2)
+    tag = None
+    while tag not in (STOP_TAG, PERSIS_STOP):
+        out = np.zeros(b, dtype=gen_specs["out"])
+        out["x"] = rng.uniform(LB, UB, (b, 2))
+        out["gen_team"] = -1
+        out["gen_team"][:, : len(team)] = team
+        out["gen_cores"] = libE_info["resources"].cores_per_node
+        tag, _, _ = ps.send_recv(out)
+    return None, persis_info, FINISHED_PERSISTENT_GEN_TAG

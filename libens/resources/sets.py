@@ -59,19 +59,20 @@ class ResourceSets:
             return 0
         if "resource_sets" in names:
             return int(H["resource_sets"][ids].max())
-        need = 1
-        if "num_procs" in names:
-            need = max(need, math.ceil(int(H["num_procs"][ids].max()) / self.procs_per_set))
-        if "num_gpus" in names:
-            gpus = int(H["num_gpus"][ids].max())
-            if gpus and not self.gpus_per_set:
-                raise ResourceError(
-                    f"a point asks for num_gpus={gpus}, but the {self.num_sets} resource "
-                    f"sets have no GPUs (the job has {len(self.resources.gpu_ids)}); give "
-                    "fewer LibeSpecs.num_resource_sets, or set LibeSpecs.resources with gpu_ids"
-                )
-            need = max(need, math.ceil(gpus / self.gpus_per_set) if gpus else 0)
-        return need
+        procs = int(H["num_procs"][ids].max()) if "num_procs" in names else 0
+        gpus = int(H["num_gpus"][ids].max()) if "num_gpus" in names else 0
+        return max(1, self.sets_for(procs, gpus, "a point asks for"))
+
+    def sets_for(self, procs: int, gpus: int, who: str) -> int:
+        """Sets that hold ``procs`` processes (a core each) and ``gpus`` GPUs."""
+        if gpus and not self.gpus_per_set:
+            raise ResourceError(
+                f"{who} num_gpus={gpus}, but the {self.num_sets} resource sets have no "
+                f"GPUs (the job has {len(self.resources.gpu_ids)}); give fewer "
+                "LibeSpecs.num_resource_sets, or set LibeSpecs.resources with gpu_ids"
+            )
+        by_gpus = math.ceil(gpus / self.gpus_per_set) if gpus else 0
+        return max(math.ceil(procs / self.procs_per_set), by_gpus)
 
     def take(self, k: int) -> Team | None:
         """A team of ``k`` free sets, or None while too few are free. A request that can
@@ -139,16 +140,15 @@ class Lending:
     in the order points are given out: once a point waits (``blocked``), no team is lent
     until one is given back, so smaller points after it cannot starve it."""
 
-    def __init__(self, sets: ResourceSets) -> None:
+    def __init__(self, sets: ResourceSets, gen_sets: int = 0) -> None:
         self.sets = sets
+        self.gen_sets = gen_sets  # lent to each generator call (gen_num_procs / gen_num_gpus)
         self.teams: dict[int, Team] = {}
         self.blocked = False
 
-    def lend(
-        self, wid: int, H: np.ndarray, ids: np.ndarray, chosen: Sequence[int] | None
-    ) -> Team | None:
-        """Lend worker ``wid`` a team for points ``ids`` (or the sets an allocation
-        function ``chosen``); None while the points must wait."""
+    def lend(self, wid: int, need: int, chosen: Sequence[int] | None) -> Team | None:
+        """Lend worker ``wid`` a team of ``need`` sets (or the sets an allocation function
+        ``chosen``); None while the call must wait."""
         if self.blocked:
             return None
         if chosen is not None:
@@ -159,7 +159,7 @@ class Lending:
                     "which are not all free; leave rset_team out and the manager picks them"
                 )
         else:
-            taken = self.sets.take(self.sets.needed(H, ids))
+            taken = self.sets.take(need)
             if taken is None:
                 self.blocked = True
                 return None

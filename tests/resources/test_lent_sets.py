@@ -11,8 +11,8 @@ import pytest
 import userfuncs as uf
 
 from libens import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs, libE
-from libens.alloc import give_pregenerated_work
-from libens.errors import ResourceError
+from libens.alloc import give_pregenerated_work, only_persistent_gens
+from libens.errors import ResourceError, SpecError
 from libens.executors import MPIExecutor
 from libens.gens.sampling import uniform_random_sample
 from libens.resources import Resources
@@ -123,3 +123,31 @@ def test_a_point_waiting_for_sets_is_not_overtaken_by_smaller_ones():
     started = H["sim_started_time"]
     assert started[1] >= H["sim_ended_time"][0]  # all four sets: after the first gave 3 back
     assert started[2] >= started[1] and started[3] >= started[1]
+
+
+def test_a_generator_is_lent_sets_for_as_long_as_it_runs():
+    gen = GenSpecs(
+        gen_f=uf.team_gen,
+        outputs=[("x", float, 2), ("gen_team", int, 4), ("gen_cores", int)],
+        user={"b": 3},
+    )
+    sim = SimSpecs(sim_f=uf.team_sim, inputs=["x"], outputs=TEAM_OUT)
+    H, _, _ = libE(
+        sim,
+        gen,
+        ExitCriteria(sim_max=20),
+        alloc_specs=AllocSpecs(alloc_f=only_persistent_gens),
+        libE_specs=specs("local", 4, gen_on_manager=False, gen_num_procs=4),
+    )
+    gen_sets = {int(r) for r in H["gen_team"][0] if r >= 0}
+    assert len(gen_sets) == 2 and (H["gen_cores"] == 4).all()
+    assert (H["gen_team"] == H["gen_team"][0]).all()
+    done = H[H["sim_ended"]]
+    assert len(done) >= 20
+    assert all(len(lent(row)) == 1 and not lent(row) & gen_sets for row in done)
+    assert_no_set_lent_twice_at_once(H)
+
+
+def test_generator_sets_need_resource_sets():
+    with pytest.raises(SpecError, match="gen_num_procs / gen_num_gpus .*set num_resource_sets"):
+        LibeSpecs(gen_num_gpus=1)
