@@ -151,3 +151,26 @@ def test_a_generator_is_lent_sets_for_as_long_as_it_runs():
 def test_generator_sets_need_resource_sets():
     with pytest.raises(SpecError, match="gen_num_procs / gen_num_gpus .*set num_resource_sets"):
         LibeSpecs(gen_num_gpus=1)
+
+
+def test_a_lost_worker_gives_its_sets_back(tmp_path):
+    """The only set is with the worker that dies: the run goes on only if it comes back."""
+    sim = SimSpecs(
+        sim_f=uf.die_once_sim,
+        inputs=["x"],
+        outputs=[("f", float)],
+        user={"marker": str(tmp_path / "died")},
+    )
+    one_set = specs("local", 3, on_worker_lost="requeue").model_copy(
+        update={"num_resource_sets": 1}
+    )
+    H, _, flag = libE(
+        sim,
+        None,
+        ExitCriteria(sim_max=6),
+        alloc_specs=PREGIVEN,
+        libE_specs=one_set,
+        H0=points(1, 1, 1, 1, 1, 1),
+    )
+    assert flag == 0 and H["sim_ended"].all() and not H["sim_failed"].any()
+    assert (tmp_path / "died").exists() and 1 not in set(H["sim_worker"])
