@@ -77,7 +77,9 @@ class ResourceSets:
     def take(self, k: int) -> Team | None:
         """A team of ``k`` free sets, or None while too few are free. A request that can
         never be met is a ResourceError that says what fits."""
-        if k == 0:
+        if k <= 0:
+            if k < 0:
+                raise ResourceError(f"a point asks for {k} resource sets; give 0 (none) or more")
             return ()
         groups = math.ceil(k / self.slots)
         if k > self.num_sets or k % groups:

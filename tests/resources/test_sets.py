@@ -80,7 +80,9 @@ def test_sets_that_do_not_divide_the_job_are_refused(resources, num, says):
         ResourceSets(resources, num)
 
 
-@pytest.mark.parametrize("k, says", [(5, "the job has 4"), (3, "splits evenly")])
+@pytest.mark.parametrize(
+    "k, says", [(5, "the job has 4"), (3, "splits evenly"), (-1, "give 0 .none. or more")]
+)
 def test_a_team_that_can_never_fit_says_what_does(k, says):
     sets = ResourceSets(TWO_NODES, 4)
     with pytest.raises(ResourceError, match=f"asks for {k} resource sets.*{says}"):
