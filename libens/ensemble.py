@@ -18,7 +18,8 @@ from libens.history import History, build_dtype
 from libens.manager import Manager, RunSpecs
 from libens.outputs import OutputFiles
 from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
-from libens.tools import add_unique_random_streams
+from libens.tools import add_unique_random_streams, save_libE_output
+from libens.tools import parse_args as _parse_args
 from libens.userfuncs import func_name
 from libens.worker import run_worker
 
@@ -30,8 +31,38 @@ Results = tuple[np.ndarray | None, dict, int]
 logger = logging.getLogger("libens")
 
 
+class _SpecAttribute:
+    """An Ensemble attribute holding one spec: a dict (libEnsemble style) assigned to it is
+    turned into its spec class at once, so a misspelled field fails where it is set."""
+
+    def __init__(self, cls: Any, none_is_default: bool = True) -> None:
+        self.cls, self.none_is_default = cls, none_is_default
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, ens: Any, owner: type | None = None) -> Any:
+        return self if ens is None else getattr(ens, self.slot)
+
+    def __set__(self, ens: Any, value: Any) -> None:
+        keep_none = value is None and not self.none_is_default
+        setattr(ens, self.slot, None if keep_none else self.cls.coerce(value))
+
+
 class Ensemble:
-    """One ensemble run: specs in, ``(H, persis_info, exit_flag)`` out (as libEnsemble)."""
+    """One ensemble run: specs in, ``(H, persis_info, exit_flag)`` out (as libEnsemble).
+
+    Specs are given here or assigned as attributes before ``run()`` (libEnsemble's object
+    style); ``parse_args=True`` reads ``--comms``, ``-n`` and the rest of
+    ``libens.tools.parse_args`` from the command line, and those fill what the
+    ``libE_specs`` assigned later leave out. After ``run()`` the results are also kept as
+    ``H``, ``persis_info`` and ``flag``.
+    """
+
+    sim_specs = _SpecAttribute(SimSpecs, none_is_default=False)
+    gen_specs = _SpecAttribute(GenSpecs, none_is_default=False)
+    exit_criteria = _SpecAttribute(ExitCriteria)
+    alloc_specs = _SpecAttribute(AllocSpecs)
 
     def __init__(
         self,
@@ -43,29 +74,91 @@ class Ensemble:
         persis_info: dict | None = None,
         H0: np.ndarray | None = None,
         executor: Executor | None = None,
+        parse_args: bool = False,
     ) -> None:
-        if sim_specs is None:
-            raise SpecError(
-                "Ensemble needs sim_specs: SimSpecs(sim_f=...) or SimSpecs(simulator=...)"
-            )
-        self.sim_specs = SimSpecs.coerce(sim_specs)
-        self.gen_specs = GenSpecs.coerce(gen_specs) if gen_specs is not None else None
-        self.exit_criteria = ExitCriteria.coerce(exit_criteria)
-        self.libE_specs = LibeSpecs.coerce(libE_specs)
-        self.alloc_specs = AllocSpecs.coerce(alloc_specs)
+        self.sim_specs = sim_specs
+        self.gen_specs = gen_specs
+        self.exit_criteria = exit_criteria
+        self.alloc_specs = alloc_specs
         self.persis_info = persis_info
         self.H0 = H0
-        self.executor = _checked_executor(executor, self.libE_specs)
+        self.executor = executor
+        self.H: np.ndarray | None = None
+        self.flag: int | None = None
+        self.extra_args: dict[str, Any] = {}
+        self._command_line: dict[str, Any] = {}
+        self.is_manager = True
+        if parse_args:
+            self.nworkers, self.is_manager, self._command_line, self.extra_args = _parse_args()
+        self.libE_specs = libE_specs
+        if not parse_args:
+            self.nworkers = self._libE_specs.nworkers or 0
+            if _comms(self._libE_specs) == "mpi":
+                backend = registry.get("mpi")(**_comms_options(self._libE_specs))
+                self.is_manager = backend.is_manager
+                self.nworkers = backend.default_nworkers or 0
+
+    @property
+    def libE_specs(self) -> LibeSpecs:
+        return self._libE_specs
+
+    @libE_specs.setter
+    def libE_specs(self, value: LibeSpecs | dict | None) -> None:
+        """Set the run's LibeSpecs; what ``parse_args`` read fills the fields they leave
+        out (so ``ensemble.libE_specs = LibeSpecs(sim_dirs_make=True)`` keeps
+        ``--comms`` and ``-n``)."""
+        specs = LibeSpecs.coerce(value)
+        unset = {k: v for k, v in self._command_line.items() if k not in specs.model_fields_set}
+        self._libE_specs = specs.model_copy(update=unset) if unset else specs
+
+    def ready(self) -> bool:
+        """True when the specs a run needs are set (sim_specs; the rest have defaults)."""
+        return self.sim_specs is not None
+
+    def add_random_streams(self, num_streams: int = 0, seed: int | str | None = "") -> dict:
+        """Give ``persis_info`` a NumPy random stream for the manager and each worker
+        (``num_streams`` workers, default ``nworkers``), as libEnsemble's method does."""
+        self.persis_info = add_unique_random_streams(
+            self.persis_info if self.persis_info is not None else {},
+            (num_streams or self.nworkers) + 1,
+            seed,
+        )
+        return self.persis_info
+
+    def save_output(self, basename: str, append_attrs: bool = True) -> str | None:
+        """Save the run's ``H`` and ``persis_info`` next to the run's other outputs, named
+        after ``basename`` (usually ``__file__``) as libEnsemble names them; on the manager
+        only. Returns the history file's path."""
+        if not self.is_manager or self.H is None:
+            return None
+        return save_libE_output(
+            self.H,
+            self.persis_info or {},
+            basename,
+            self.nworkers,
+            dest_path=self.libE_specs.output_dir,
+            append_attrs=append_attrs,
+        )
 
     def run(self) -> Results:
         """Run the ensemble; on worker-only processes (MPI ranks > 0) serve work and return."""
+        self.H, self.persis_info, self.flag = self._run()
+        return self.H, self.persis_info, self.flag
+
+    def _run(self) -> Results:
+        if self.sim_specs is None:
+            raise SpecError(
+                "Ensemble needs sim_specs: SimSpecs(sim_f=...) or SimSpecs(simulator=...)"
+            )
         libE = self.libE_specs
-        comms = libE.comms or ("mpi" if registry.launched_under_mpi() else "local")
+        executor = _checked_executor(self.executor, libE)
+        comms = _comms(libE)
         backend = registry.get(comms)(**_comms_options(libE))
+        self.is_manager = backend.is_manager
         if not backend.is_manager:
             backend.run_worker(run_worker)
             return None, self.persis_info or {}, 0
-        nworkers = _nworkers(libE, backend.default_nworkers)
+        nworkers = self.nworkers = _nworkers(libE, backend.default_nworkers)
         if self.sim_specs.timeout is not None and comms == "threads":
             raise SpecError(
                 "SimSpecs.timeout needs worker processes (comms local, tcp or mpi); "
@@ -95,7 +188,7 @@ class Ensemble:
             self.exit_criteria,
             libE,
             self._alloc_f(),
-            self.executor,
+            executor,
         )
         outputs = OutputFiles(
             libE.output_dir,
@@ -254,6 +347,11 @@ def _gen_on_manager(libE: LibeSpecs, gen_specs: GenSpecs | None) -> bool:
     if libE.gen_on_manager is not None:
         return libE.gen_on_manager
     return gen_specs.generator is not None
+
+
+def _comms(libE: LibeSpecs) -> str:
+    """The run's comms: as given, else MPI under an MPI launcher, else local processes."""
+    return libE.comms or ("mpi" if registry.launched_under_mpi() else "local")
 
 
 def _checked_executor(executor: Any, libE: LibeSpecs) -> Executor | None:

@@ -1,11 +1,17 @@
-"""Helpers for calling scripts, with libEnsemble's names: random streams and argument parsing."""
+"""Helpers for calling scripts, with libEnsemble's names: random streams, argument parsing
+and saving a run's output."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+logger = logging.getLogger("libens")
 
 
 def add_unique_random_streams(
@@ -76,3 +82,29 @@ def parse_args(
     if args.start_method:
         specs["start_method"] = args.start_method
     return nworkers, is_manager, specs, {"extra": misc}
+
+
+def save_libE_output(
+    H: np.ndarray,
+    persis_info: dict,
+    basename: str,
+    nworkers: int,
+    dest_path: str | Path | None = None,
+    mess: str = "Run completed",
+    append_attrs: bool = True,
+) -> str:
+    """Save ``H`` (``.npy``) and ``persis_info`` (``.pickle``) in ``dest_path`` (default:
+    here), named as libEnsemble names them: the script's name (``basename``, usually
+    ``__file__``) and, with ``append_attrs``,
+    ``_history_length=<rows>_evals=<evaluated>_workers=<nworkers>``. Returns the
+    history file's path."""
+    where = Path(dest_path) if dest_path is not None else Path.cwd()
+    name = Path(basename).stem
+    attrs = f"length={len(H)}_evals={int(np.sum(H['sim_ended']))}_workers={nworkers}"
+    history = where / (f"{name}_history_{attrs}" if append_attrs else name)
+    persis = where / (f"{name}_persis_info_{attrs}" if append_attrs else name)
+    np.save(f"{history}.npy", H)
+    with open(f"{persis}.pickle", "wb") as f:
+        pickle.dump(persis_info, f)
+    logger.info("%s: history saved to %s.npy", mess, history)
+    return f"{history}.npy"

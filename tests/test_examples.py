@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -70,6 +71,20 @@ def test_variable_resources_example(tmp_path, over):
     assert "results agree with six_hump_camel_func: True" in out
     ranks = [int(p.read_text()) for p in tmp_path.glob("ensemble/sim00*/ranks.txt")]
     assert len(ranks) == 12 and set(ranks) == {1, 2}
+
+
+@pytest.mark.parametrize("over", ["local", "mpi"])
+def test_object_style_example(tmp_path, over):
+    """A libEnsemble 1.x object-style script: command line, attributes, save_output."""
+    if over == "local":
+        out = run("object_style.py", "--comms", "local", "-n", "3", cwd=tmp_path)
+    else:
+        mpiexec = (str(Path(sys.executable).parent / "mpiexec"), "-n", "4")
+        out = run("object_style.py", cwd=tmp_path, launcher=mpiexec)
+    assert "200 evaluations on 3 workers, exit flag 0" in out
+    (saved,) = tmp_path.glob("object_style_history_length=*_evals=200_workers=3.npy")
+    assert np.load(saved)["sim_ended"].sum() == 200
+    assert len(list(tmp_path.glob("object_style_persis_info_length=*_evals=200_*.pickle"))) == 1
 
 
 def test_gest_api_example_beats_random_search(tmp_path):
