@@ -104,6 +104,40 @@ class _Spec(BaseModel):
         return default if value is None else value
 
 
+def input_fields(fields: list[str]) -> Callable[[Callable], Callable]:
+    """Declare a user function's input fields on the function itself (libEnsemble's
+    decorator): a SimSpecs or GenSpecs without ``inputs`` takes them from it."""
+    return _declare("inputs", fields)
+
+
+def persistent_input_fields(fields: list[str]) -> Callable[[Callable], Callable]:
+    """Declare the fields a persistent user function receives while it runs (its specs'
+    ``persis_in`` when they leave it out)."""
+    return _declare("persis_in", fields)
+
+
+def output_data(fields: list[FieldSpec]) -> Callable[[Callable], Callable]:
+    """Declare a user function's output fields (its specs' ``outputs`` when they leave
+    them out), as NumPy field specs such as ``("f", float)``."""
+    return _declare("outputs", fields)
+
+
+def _declare(attribute: str, fields: list) -> Callable[[Callable], Callable]:
+    def decorate(func: Callable) -> Callable:
+        setattr(func, attribute, list(fields))
+        return func
+
+    return decorate
+
+
+def _fill_from_function(spec: _Spec, func: Callable | None) -> None:
+    """Fields a spec leaves out, taken from what its function declares (decorators above)."""
+    for attribute in ("inputs", "persis_in", "outputs"):
+        declared = getattr(func, attribute, None)
+        if declared and not getattr(spec, attribute):
+            setattr(spec, attribute, list(declared))
+
+
 class SimSpecs(_Spec):
     """What a simulation worker runs and which history fields go in and come out."""
 
@@ -123,6 +157,7 @@ class SimSpecs(_Spec):
             raise ValueError(
                 "set sim_f (a libEnsemble-style function) or simulator (fn(dict) -> dict)"
             )
+        _fill_from_function(self, self.sim_f)
         if self.vocs is not None:
             if not self.inputs:
                 self.inputs = vocs_fields.sim_input_names(self.vocs)
@@ -158,6 +193,7 @@ class GenSpecs(_Spec):
     def _check(self) -> GenSpecs:
         if self.gen_f is not None and self.generator is not None:
             raise ValueError("set either gen_f or generator, not both")
+        _fill_from_function(self, self.gen_f)
         if self.generator is not None and self.vocs is None:
             self.vocs = getattr(self.generator, "vocs", None)
             if self.vocs is None:

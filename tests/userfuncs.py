@@ -9,6 +9,7 @@ import numpy as np
 
 from libens.gens import PersistentSupport
 from libens.messages import EVAL_GEN_TAG, FINISHED_PERSISTENT_GEN_TAG, PERSIS_STOP, STOP_TAG
+from libens.specs import input_fields, output_data, persistent_input_fields
 
 LB, UB = np.array([-3.0, -2.0]), np.array([3.0, 2.0])
 
@@ -305,3 +306,17 @@ def team_gen(H, persis_info, gen_specs, libE_info):
         out["gen_cores"] = libE_info["resources"].cores_per_node
         tag, _, _ = ps.send_recv(out)
     return None, persis_info, FINISHED_PERSISTENT_GEN_TAG
+
+
+@input_fields(["x"])
+@output_data([("f", float)])
+def declared_sphere(H, persis_info, sim_specs, libE_info):
+    """sphere, with its fields declared on the function (libEnsemble's decorators)."""
+    return sphere(H, persis_info, sim_specs, libE_info)
+
+
+@persistent_input_fields(["x", "f", "gen_worker"])
+@output_data([("x", float, 2)])
+def declared_recording_gen(H, persis_info, gen_specs, libE_info):
+    """recording_gen, with its fields declared on the function."""
+    return recording_gen(H, persis_info, gen_specs, libE_info)
