@@ -36,7 +36,8 @@ def _openmpi(exe: str, n: int, ppn: int, hosts: Sequence[str] | None) -> list[st
 
 def _srun(exe: str, n: int, ppn: int, hosts: Sequence[str] | None) -> list[str]:
     nodes = ["-N", str(len(hosts)), "-w", ",".join(hosts)] if hosts else []
-    return [exe, "-n", str(n), "--ntasks-per-node", str(ppn), *nodes]
+    # --exact: a step takes only the CPUs it asks for, so workers' steps share a node
+    return [exe, "-n", str(n), "--ntasks-per-node", str(ppn), *nodes, "--exact"]
 
 
 RUNNERS: dict[str, RunnerArgs] = {"mpich": _mpich, "openmpi": _openmpi, "srun": _srun}

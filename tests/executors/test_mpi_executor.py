@@ -38,7 +38,7 @@ def test_openmpi_and_srun_commands():
         "openmpi -np 8 -npernode 8 --host n1:8 --x /apps/sim -in a".split()
     )
     assert dry("srun", num_procs=3, procs_per_node=2) == (
-        "srun -n 3 --ntasks-per-node 2 -N 2 -w n1,n2 --x /apps/sim -in a".split()
+        "srun -n 3 --ntasks-per-node 2 -N 2 -w n1,n2 --exact --x /apps/sim -in a".split()
     )
 
 
