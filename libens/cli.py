@@ -1,4 +1,5 @@
-"""The ``libens`` command: run a script, join a run as a TCP worker, inspect or clean a run."""
+"""The ``libens`` command: run a script, join a run as a TCP worker, inspect or clean a run,
+show the resources a run would use."""
 
 from __future__ import annotations
 
@@ -45,6 +46,26 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resources(args: argparse.Namespace) -> int:
+    from libens.resources import ResourceSets, assign, detect
+
+    job = detect()
+    print(f"job: {job.summary()}")
+    if args.sets:
+        sets = ResourceSets(job, args.sets)
+        print(
+            f"{args.sets} resource sets of {sets.cores_per_set} core(s) x "
+            f"{sets.nodes_per_group} node(s) and {sets.gpus_per_set} GPU(s) each "
+            f"({sets.slots} per node)"
+        )
+    if args.workers:
+        shares = assign(job, range(1, args.workers + 1), args.zero_resource_workers)
+        for wid in range(1, args.workers + 1):
+            share = shares.get(wid)
+            print(f"worker {wid}: {share.summary() if share else 'no resources'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``libens`` console script."""
     argv = sys.argv[1:] if argv is None else argv
@@ -80,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("run_dir")
     st.add_argument("--objective", default="f")
     st.set_defaults(func=_status)
+
+    res = sub.add_parser(
+        "resources",
+        help="the nodes, cores and GPUs a run here would detect, and how they would be shared",
+    )
+    res.add_argument("--workers", type=int, default=0, help="show each worker's share")
+    res.add_argument("--sets", type=int, default=0, help="show LibeSpecs.num_resource_sets")
+    res.add_argument("--zero-resource-workers", type=int, nargs="*", default=[], metavar="WID")
+    res.set_defaults(func=_resources)
 
     sub.add_parser(
         "worker",

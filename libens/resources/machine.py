@@ -33,6 +33,15 @@ class Resources:
     gpu_env_var: str = "CUDA_VISIBLE_DEVICES"
     local: bool = False
 
+    def summary(self) -> str:
+        """One line for people: nodes, cores per node, GPUs."""
+        nodes = ", ".join(self.nodes[:4]) + (", ..." if len(self.nodes) > 4 else "")
+        gpus = ",".join(self.gpu_ids) or "none"
+        return (
+            f"{len(self.nodes)} node(s) ({nodes}), {self.cores_per_node} core(s) per node, "
+            f"GPUs {gpus} ({self.gpu_env_var})"
+        )
+
     def __post_init__(self) -> None:
         if not self.nodes:
             raise ResourceError("Resources.nodes is empty; give at least one node name")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from libens.cli import main
 from libens.errors import ResourceError
 from libens.resources import Resources, assign, detect, expand_hostlist, scheduler_nodes
 
@@ -82,3 +83,20 @@ def test_resources_reject_empty_nodes_and_cores():
         Resources(nodes=(), cores_per_node=4)
     with pytest.raises(ResourceError, match="cores_per_node is 0"):
         Resources(nodes=("a",), cores_per_node=0)
+
+
+def test_resources_command_shows_the_job_its_sets_and_the_shares(monkeypatch, capsys):
+    monkeypatch.setenv("SLURM_JOB_NODELIST", "nid[001-002]")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    assert (
+        main(["resources", "--workers", "3", "--sets", "4", "--zero-resource-workers", "1"]) == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("job: 2 node(s) (nid001, nid002), ")
+    assert lines[0].endswith("GPUs 0,1,2,3 (CUDA_VISIBLE_DEVICES)")
+    assert lines[1].endswith("x 1 node(s) and 2 GPU(s) each (2 per node)")
+    assert lines[2] == "worker 1: no resources"
+    assert lines[3].startswith("worker 2: 1 node(s) (nid001)") and lines[3].endswith(
+        "GPUs 0,1,2,3 (CUDA_VISIBLE_DEVICES)"
+    )
+    assert lines[4].startswith("worker 3: 1 node(s) (nid002)")
