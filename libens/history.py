@@ -120,6 +120,27 @@ _Reading = tuple[np.dtype, "np.ndarray | None", list[tuple[str, np.ndarray, "np.
 class History:
     """The manager's history array; grows by doubling (amortized O(1) append)."""
 
+    __slots__ = (
+        "n",
+        "pending",
+        "uninformed",
+        "outstanding",
+        "sim_started_count",
+        "sim_ended_count",
+        "errors",
+        "requeues",
+        "gen_informed_count",
+        "offset",
+        "_H",
+        "col",
+        "_filled",
+        "_readings",
+        "_gen_done",
+        "_sim_started",
+        "_sim_ended",
+        "_gen_informed",
+    )
+
     def __init__(
         self, dtype: np.dtype, H0: np.ndarray | None = None, capacity: int = 1024
     ) -> None:

@@ -79,6 +79,38 @@ class RunSpecs:
 class Manager:
     """Runs one ensemble over a WorkerPool until an exit criterion is met."""
 
+    __slots__ = (
+        "_alloc_libE_info",
+        "_calc_dirs",
+        "_chunking",
+        "_cost_max",
+        "_held_persis_info",
+        "_interrupted",
+        "_lending",
+        "_next_save",
+        "_policy",
+        "_running",
+        "_safe_mode",
+        "_save_every",
+        "_sim_call_time",
+        "_sim_limit",
+        "_waiting",
+        "_wallclock",
+        "_worker_resources",
+        "cost_spent",
+        "exit_flag",
+        "hist",
+        "outputs",
+        "persis_info",
+        "pool",
+        "sim_ended_offset",
+        "specs",
+        "start_time",
+        "stop_val_hit",
+        "store",
+        "workers",
+    )
+
     def __init__(
         self,
         pool: WorkerPool,

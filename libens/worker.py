@@ -49,6 +49,29 @@ TINY_WORK = 1e-4
 class Worker:
     """Runs the sim or gen function named by each Work message."""
 
+    __slots__ = (
+        "channel",
+        "worker_id",
+        "sim_specs",
+        "gen_specs",
+        "lent_resources",
+        "options",
+        "executor",
+        "held",
+        "base_info",
+        "persis_info",
+        "funcs",
+        "check_sim",
+        "calc_dirs",
+        "sim_code",
+        "gen_code",
+        "sender_code",
+        "call_time",
+        "in_persistent_call",
+        "sender_info",
+        "timed_tags",
+    )
+
     def __init__(self, channel: Channel, setup: WorkerSetup) -> None:
         self.channel = channel
         self.worker_id = setup.worker_id

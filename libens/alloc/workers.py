@@ -24,6 +24,27 @@ WORKER_DTYPE = [
 class WorkerTable:
     """The state of every worker. Only the manager changes it, through the setters."""
 
+    __slots__ = (
+        "W",
+        "slot",
+        "active",
+        "persis",
+        "recv",
+        "idle",
+        "idle_in",
+        "idle_plain",
+        "active_count",
+        "persis_count",
+        "recv_count",
+        "gen_ok",
+        "zrw",
+        "busy",
+        "_active_col",
+        "_persis_col",
+        "_recv_col",
+        "gen_started_col",
+    )
+
     def __init__(
         self,
         worker_ids: Iterable[int],

@@ -27,6 +27,13 @@ from libens.messages import (
 class PersistentSupport:
     """The send/recv helper a persistent user function gets through ``libE_info``."""
 
+    __slots__ = (
+        "libE_info",
+        "comm",
+        "calc_type",
+        "last_stop",
+    )
+
     def __init__(self, libE_info: dict[str, Any], calc_type: int = EVAL_GEN_TAG) -> None:
         self.libE_info = libE_info
         self.comm = libE_info["comm"]
