@@ -1,9 +1,10 @@
-"""Resource sets: the job cut into equal slices that the manager lends to simulations.
+"""Resource sets: the job cut into equal slices that the manager lends to calculations.
 
 With ``LibeSpecs.num_resource_sets`` the workers have no fixed share: each simulation asks
 for a number of sets (the ``resource_sets`` field of its point, or its ``num_procs`` /
 ``num_gpus`` fields counted in sets) and runs on the team it is lent, which is given back
-when its result arrives. A point waits while too few sets are free.
+when its result arrives; generator calls are lent ``gen_num_procs`` / ``gen_num_gpus``
+worth. A call waits while too few sets are free.
 
 A set is a slice of one node (``num_resource_sets`` a multiple of the node count) or a
 block of whole nodes (a divisor of it). A team smaller than a node's sets stays on one
@@ -74,20 +75,24 @@ class ResourceSets:
         by_gpus = math.ceil(gpus / self.gpus_per_set) if gpus else 0
         return max(math.ceil(procs / self.procs_per_set), by_gpus)
 
-    def take(self, k: int) -> Team | None:
-        """A team of ``k`` free sets, or None while too few are free. A request that can
-        never be met is a ResourceError that says what fits."""
-        if k <= 0:
-            if k < 0:
-                raise ResourceError(f"a point asks for {k} resource sets; give 0 (none) or more")
-            return ()
-        groups = math.ceil(k / self.slots)
-        if k > self.num_sets or k % groups:
+    def check(self, k: int, who: str = "a point asks for") -> None:
+        """Raise a ResourceError that says what fits if a team of ``k`` can never be lent."""
+        if k < 0:
+            raise ResourceError(f"{who} {k} resource sets; give 0 (none) or more")
+        if k > self.num_sets or (k and k % math.ceil(k / self.slots)):
             raise ResourceError(
-                f"a point asks for {k} resource sets; the job has {self.num_sets} "
+                f"{who} {k} resource sets; the job has {self.num_sets} "
                 f"({self.slots} per node): ask for at most {self.slots}, or for a number that "
                 f"splits evenly over whole nodes' worth (such as a multiple of {self.slots})"
             )
+
+    def take(self, k: int) -> Team | None:
+        """A team of ``k`` free sets, or None while too few are free. A request that can
+        never be met is a ResourceError that says what fits."""
+        self.check(k)
+        if k == 0:
+            return ()
+        groups = math.ceil(k / self.slots)
         per_group = k // groups
         for g, free in sorted(enumerate(self.free), key=lambda gf: len(gf[1])):
             if len(free) < per_group:
@@ -143,6 +148,7 @@ class Lending:
     until one is given back, so smaller points after it cannot starve it."""
 
     def __init__(self, sets: ResourceSets, gen_sets: int = 0) -> None:
+        sets.check(gen_sets, "LibeSpecs.gen_num_procs / gen_num_gpus ask for")
         self.sets = sets
         self.gen_sets = gen_sets  # lent to each generator call (gen_num_procs / gen_num_gpus)
         self.teams: dict[int, Team] = {}

@@ -7,6 +7,7 @@ import pytest
 
 from libens.errors import ResourceError
 from libens.resources import Resources, ResourceSets
+from libens.resources.sets import Lending
 
 ONE_NODE = Resources(nodes=("n0",), cores_per_node=8, gpu_ids=("0", "1", "2", "3"))
 TWO_NODES = Resources(nodes=("n0", "n1"), cores_per_node=8, gpu_ids=("0", "1", "2", "3"))
@@ -117,3 +118,19 @@ def test_take_exactly_takes_only_free_sets():
     assert not sets.take_exactly((2, 3)) and not sets.take_exactly((3, 3))
     assert not sets.take_exactly((4,))
     assert sets.take(2) == (0, 3)
+
+
+def test_generator_sets_that_can_never_fit_are_refused_at_the_start():
+    with pytest.raises(ResourceError, match="gen_num_procs / gen_num_gpus ask for 5 .*has 4"):
+        Lending(ResourceSets(ONE_NODE, 4), gen_sets=5)
+
+
+def test_a_waiting_call_holds_back_the_next_until_a_team_comes_back():
+    book = Lending(ResourceSets(ONE_NODE, 4))
+    assert book.lend(1, 3, None) == (0, 1, 2)
+    assert book.lend(2, 2, None) is None  # waits: 1 set free
+    assert book.lend(3, 1, None) is None  # held back, though 1 set is free
+    book.give_back(1)
+    assert book.lend(2, 2, None) == (0, 1) and book.lend(3, 1, None) == (2,)
+    with pytest.raises(ResourceError, match=r"sets \[2, 3\], which are not all free"):
+        book.lend(4, 0, [2, 3])
