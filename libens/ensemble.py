@@ -111,6 +111,30 @@ class Ensemble:
         unset = {k: v for k, v in self._command_line.items() if k not in specs.model_fields_set}
         self._libE_specs = specs.model_copy(update=unset) if unset else specs
 
+    def from_toml(self, path: str | Path) -> None:
+        """Set the specs a TOML file gives (libEnsemble's layout, ``libens.specfile``);
+        fields the file leaves out keep their values."""
+        self._read_specs(path)
+
+    def from_json(self, path: str | Path) -> None:
+        """As ``from_toml``, from a JSON file."""
+        self._read_specs(path)
+
+    def from_yaml(self, path: str | Path) -> None:
+        """As ``from_toml``, from a YAML file (needs PyYAML)."""
+        self._read_specs(path)
+
+    def _read_specs(self, path: str | Path) -> None:
+        from libens.specfile import load_spec_file
+
+        for section, fields in load_spec_file(path).items():
+            current = getattr(self, section)
+            if current is None:
+                setattr(self, section, fields)
+                continue
+            named = {_field_name(current, k): v for k, v in fields.items()}
+            setattr(self, section, {**current.model_dump(exclude_unset=True), **named})
+
     def ready(self) -> bool:
         """True when the specs a run needs are set (sim_specs; the rest have defaults)."""
         return self.sim_specs is not None
@@ -347,6 +371,15 @@ def _gen_on_manager(libE: LibeSpecs, gen_specs: GenSpecs | None) -> bool:
     if libE.gen_on_manager is not None:
         return libE.gen_on_manager
     return gen_specs.generator is not None
+
+
+def _field_name(spec: Any, key: str) -> str:
+    """A spec's field name for ``key`` (libEnsemble's ``in``/``out`` become
+    ``inputs``/``outputs``); unknown keys stay, for the spec to refuse by name."""
+    try:
+        return type(spec)._attr(key)
+    except KeyError:
+        return key
 
 
 def _comms(libE: LibeSpecs) -> str:

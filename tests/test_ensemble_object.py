@@ -3,8 +3,10 @@ the command line read, random streams added, results kept and saved."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
+import tomllib
 
 import numpy as np
 import pytest
@@ -64,3 +66,66 @@ def test_a_misspelled_field_fails_where_it_is_assigned():
 def test_run_without_sim_specs_says_what_is_missing():
     with pytest.raises(SpecError, match="Ensemble needs sim_specs"):
         Ensemble(libE_specs={"comms": "threads", "nworkers": 1}).run()
+
+
+SPEC_TOML = """
+[libE_specs]
+disable_log_files = true
+save_H_on_completion = false
+
+[exit_criteria]
+gen_max = 100
+
+[sim_specs]
+sim_f = "libens.sims.norm_squared"
+in = ["x"]
+[sim_specs.outputs.f]
+type = "float"
+
+[gen_specs]
+gen_f = "libens.gens.sampling.latin_hypercube_sample"
+[gen_specs.outputs.x]
+type = "float"
+size = 2
+[gen_specs.user]
+gen_batch_size = 20
+lb = [-1.0, -1.0]
+ub = [1.0, 1.0]
+"""
+
+
+def toml_to_json(text: str) -> str:
+    return json.dumps(tomllib.loads(text))
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_specs_from_a_file_in_libensembles_layout(command_line, tmp_path, suffix):
+    path = tmp_path / f"study{suffix}"
+    path.write_text(SPEC_TOML if suffix == ".toml" else toml_to_json(SPEC_TOML))
+    ens = Ensemble(parse_args=True)
+    ens.exit_criteria = {"sim_max": 25}
+    getattr(ens, f"from_{suffix[1:]}")(path)
+    assert ens.libE_specs.comms == "threads" and ens.libE_specs.disable_log_files
+    assert ens.exit_criteria.sim_max == 25 and ens.exit_criteria.gen_max == 100
+    assert ens.sim_specs.inputs == ["x"] and ens.sim_specs.outputs == [("f", float)]
+    assert ens.gen_specs.outputs == [("x", float, (2,))]
+    ens.add_random_streams()
+    H, _, flag = ens.run()
+    done = H[H["sim_ended"]]
+    assert flag == 0 and len(done) >= 25
+    assert np.allclose(done["f"], (done["x"] ** 2).sum(axis=1))
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ('[sim_specs]\nsim_f = "libens.sims.nope"', "sim_specs.sim_f = 'libens.sims.nope' cannot"),
+        ("[sim_spec]\ninputs = []", "unknown section 'sim_spec'"),
+        ("[sim_specs.outputs.f]\nsize = 2", "sim_specs.outputs.f needs a type"),
+    ],
+)
+def test_a_bad_spec_file_names_the_place(tmp_path, text, says):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=says):
+        Ensemble().from_toml(path)
