@@ -87,16 +87,21 @@ class Ensemble:
         self.flag: int | None = None
         self.extra_args: dict[str, Any] = {}
         self._command_line: dict[str, Any] = {}
+        self._nworkers = 0  # known from the command line, MPI or a run; else from the specs
         self.is_manager = True
         if parse_args:
-            self.nworkers, self.is_manager, self._command_line, self.extra_args = _parse_args()
+            self._nworkers, self.is_manager, self._command_line, self.extra_args = _parse_args()
         self.libE_specs = libE_specs
-        if not parse_args:
-            self.nworkers = self._libE_specs.nworkers or 0
-            if _comms(self._libE_specs) == "mpi":
-                backend = registry.get("mpi")(**_comms_options(self._libE_specs))
-                self.is_manager = backend.is_manager
-                self.nworkers = backend.default_nworkers or 0
+        if not parse_args and _comms(self._libE_specs) == "mpi":
+            backend = registry.get("mpi")(**_comms_options(self._libE_specs))
+            self.is_manager = backend.is_manager
+            self._nworkers = backend.default_nworkers or 0
+
+    @property
+    def nworkers(self) -> int:
+        """The run's workers: from the command line or MPI, else ``LibeSpecs.nworkers``,
+        else one per core (what ``run`` starts)."""
+        return self._nworkers or _nworkers(self._libE_specs, None)
 
     @property
     def libE_specs(self) -> LibeSpecs:
@@ -182,7 +187,7 @@ class Ensemble:
         if not backend.is_manager:
             backend.run_worker(run_worker)
             return None, self.persis_info or {}, 0
-        nworkers = self.nworkers = _nworkers(libE, backend.default_nworkers)
+        nworkers = self._nworkers = _nworkers(libE, backend.default_nworkers)
         if self.sim_specs.timeout is not None and comms == "threads":
             raise SpecError(
                 "SimSpecs.timeout needs worker processes (comms local, tcp or mpi); "

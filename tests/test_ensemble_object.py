@@ -129,3 +129,9 @@ def test_a_bad_spec_file_names_the_place(tmp_path, text, says):
     path.write_text(text)
     with pytest.raises(SpecError, match=says):
         Ensemble().from_toml(path)
+
+
+def test_nworkers_follows_the_specs_when_the_command_line_is_not_read():
+    ens = Ensemble()
+    ens.libE_specs = {"comms": "threads", "nworkers": 3}
+    assert ens.nworkers == 3 and sorted(ens.add_random_streams()) == [0, 1, 2, 3]
