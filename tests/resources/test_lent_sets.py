@@ -174,3 +174,18 @@ def test_a_lost_worker_gives_its_sets_back(tmp_path):
     )
     assert flag == 0 and H["sim_ended"].all() and not H["sim_failed"].any()
     assert (tmp_path / "died").exists() and 1 not in set(H["sim_worker"])
+
+
+def test_a_failed_simulation_gives_its_sets_back():
+    """The only set is lent to a simulation that raises; the run goes on past it."""
+    H0 = points(1, 1, 1, 1)
+    H0["x"][1] = [2.0, 0.0]  # flaky_sim raises for x[0] > 1
+    sim = SimSpecs(sim_f=uf.flaky_sim, inputs=["x"], outputs=[("f", float)])
+    one_set = specs("local", 2, on_sim_error="continue").model_copy(
+        update={"num_resource_sets": 1}
+    )
+    H, _, flag = libE(
+        sim, None, ExitCriteria(sim_max=4), alloc_specs=PREGIVEN, libE_specs=one_set, H0=H0
+    )
+    assert flag == 0 and H["sim_ended"].all()
+    assert H["sim_failed"].tolist() == [False, True, False, False]
