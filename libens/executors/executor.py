@@ -139,14 +139,18 @@ class Executor:
         workdir: str | Path | None = None,
         dry_run: bool = False,
         num_gpus: int | None = None,
+        auto_assign_gpus: bool = True,
     ) -> Task:
         """Launch an application; its output goes to ``stdout``/``stderr`` (default
         ``<task name>.out``/``.err`` in ``workdir``, default the current directory).
-        ``num_gpus`` limits it to that many of the worker's GPUs; ``dry_run`` returns the
-        task with its command, not started."""
+        It sees the worker's GPUs (``num_gpus``: the first that many) through the GPU
+        variable, unless ``auto_assign_gpus=False`` leaves that variable as it is;
+        ``dry_run`` returns the task with its command, not started."""
         app = self.get_app(app_name, calc_type)
         command = app.command(app_args)
-        return self._launch(app, command, stdout, stderr, env, workdir, dry_run, num_gpus)
+        return self._launch(
+            app, command, stdout, stderr, env, workdir, dry_run, num_gpus, auto_assign_gpus
+        )
 
     def _launch(
         self,
@@ -158,6 +162,7 @@ class Executor:
         workdir: str | Path | None,
         dry_run: bool,
         num_gpus: int | None = None,
+        assign_gpus: bool = True,
     ) -> Task:
         where = Path(workdir) if workdir is not None else Path.cwd()
         worker = "" if self.worker_id is None else f"_worker{self.worker_id}"
@@ -169,7 +174,7 @@ class Executor:
             where,
             where / (stdout or f"{name}.out"),
             where / (stderr or f"{name}.err"),
-            self._environment(env, num_gpus),
+            self._environment(env, num_gpus if assign_gpus else None, assign_gpus),
         )
         self.tasks = [t for t in self.tasks if not t.finished]
         self.tasks.append(task)
@@ -179,11 +184,11 @@ class Executor:
         return task
 
     def _environment(
-        self, extra: dict[str, str] | None, num_gpus: int | None
+        self, extra: dict[str, str] | None, num_gpus: int | None, assign_gpus: bool = True
     ) -> dict[str, str] | None:
         """The task's environment: this process's, the worker's GPUs (the first
-        ``num_gpus`` of them if given), then ``extra``."""
-        share = self.resources
+        ``num_gpus`` of them if given; not set without ``assign_gpus``), then ``extra``."""
+        share = self.resources if assign_gpus else None
         gpus = share.gpu_ids if share is not None else ()
         if num_gpus is not None:
             if num_gpus < 0 or num_gpus > len(gpus):

@@ -134,13 +134,26 @@ class MPIExecutor(Executor):
         env: dict[str, str] | None = None,
         workdir: str | Path | None = None,
         dry_run: bool = False,
+        match_procs_to_gpus: bool = False,
+        auto_assign_gpus: bool = True,
     ) -> Task:
         """Launch an MPI application. With no counts it fills the worker's nodes (one
         process per core); ``num_procs`` alone takes as few of them as hold that many;
-        ``num_gpus`` limits it to that many of the worker's GPUs on each node."""
+        ``num_gpus`` limits it to that many of the worker's GPUs on each node, and
+        ``match_procs_to_gpus`` runs one process per GPU. ``auto_assign_gpus=False``
+        leaves the GPU variable as it is."""
         app = self.get_app(app_name, calc_type)
         flavour, exe = self.runner()
         mine = self._my_resources()
+        if match_procs_to_gpus:
+            procs_per_node = num_gpus if num_gpus is not None else len(mine.gpu_ids)
+            if not procs_per_node:
+                raise ExecutorError(
+                    f"submit: match_procs_to_gpus=True, but worker {self.worker_id} has no "
+                    "GPUs (LibeSpecs.resources, or the GPUs found: docs/executors.md); "
+                    "give num_procs instead"
+                )
+            num_procs = None
         nodes, ppn, n = layout(mine, num_procs, num_nodes, procs_per_node, self.worker_id)
         hosts = None if mine.local else mine.nodes[:nodes]
         command = [
@@ -149,7 +162,9 @@ class MPIExecutor(Executor):
             *as_args(extra_args),
             *app.command(app_args),
         ]
-        return self._launch(app, command, stdout, stderr, env, workdir, dry_run, num_gpus)
+        return self._launch(
+            app, command, stdout, stderr, env, workdir, dry_run, num_gpus, auto_assign_gpus
+        )
 
     def _my_resources(self) -> Resources:
         if self.resources is not None:

@@ -107,3 +107,26 @@ def test_real_mpiexec_run_of_two_ranks(tmp_path):
     assert exctr.polling_loop(task) == WORKER_DONE, task.read_stderr()
     assert task.command[:5] == [MPIEXEC, "-n", "2", "-ppn", "2"]
     assert sorted(task.read_stdout().splitlines()) == ["rank 0 of 2", "rank 1 of 2"]
+
+
+GPU_NODES = Resources(nodes=("n1", "n2"), cores_per_node=8, gpu_ids=("0", "1", "2", "3"))
+
+
+def test_match_procs_to_gpus_runs_a_process_per_gpu():
+    assert dry("mpich", GPU_NODES, match_procs_to_gpus=True) == (
+        "mpich -n 8 -ppn 4 -hosts n1,n2 --x /apps/sim -in a".split()
+    )
+    assert dry("mpich", GPU_NODES, match_procs_to_gpus=True, num_gpus=2, num_nodes=1) == (
+        "mpich -n 2 -ppn 2 -hosts n1 --x /apps/sim -in a".split()
+    )
+    with pytest.raises(ExecutorError, match="match_procs_to_gpus=True, but worker 1 has no"):
+        dry("mpich", match_procs_to_gpus=True)
+
+
+def test_gpus_are_set_in_the_tasks_environment_unless_auto_assign_is_off():
+    exctr = MPIExecutor(mpi_runner="mpich", runner_path="mpiexec")
+    exctr.register_app("/apps/sim", calc_type="sim")
+    mine = exctr.for_worker(1, GPU_NODES)
+    task = mine.submit(calc_type="sim", num_gpus=2, dry_run=True)
+    assert task.env is not None and task.env["CUDA_VISIBLE_DEVICES"] == "0,1"
+    assert mine.submit(calc_type="sim", auto_assign_gpus=False, dry_run=True).env is None
