@@ -134,6 +134,7 @@ class Manager:
             "exit_criteria": specs.exit,
             "manager_kill_canceled_sims": specs.libE.kill_canceled_sims,
             "use_resource_sets": bool(specs.libE.num_resource_sets),
+            "resource_lending": None,  # the book of sets, for AllocSupport.sim_work
             "gen_on_manager": 0 in self.workers.slot,
             "pending_sim_ids": hist.pending,
             "uninformed_sim_ids": hist.uninformed,
@@ -150,7 +151,7 @@ class Manager:
         )
         # each worker's share of the resources, for its copy of the executor; or, with
         # resource sets, the sets each simulation is lent (and the teams out, by worker)
-        self._lending = _resource_lending(specs)
+        self._lending = self._alloc_libE_info["resource_lending"] = _resource_lending(specs)
         self._worker_resources = {} if self._lending else _share_resources(specs, pool.worker_ids)
         self._calc_dirs = _calc_dir_layouts(specs.libE)
         self._sim_call_time: float | None = None
@@ -541,6 +542,8 @@ class Manager:
         work, self.persis_info = out[0], out[1]
         for wid, order in work.items():
             self._send_work(wid, order)
+        if self._lending is not None and self._lending.reserved:
+            self._lending.unreserve()
         return len(out) == 3 and bool(out[2])
 
     def _send_work(self, wid: int, order: dict) -> None:

@@ -320,3 +320,22 @@ def declared_sphere(H, persis_info, sim_specs, libE_info):
 def declared_recording_gen(H, persis_info, gen_specs, libE_info):
     """recording_gen, with its fields declared on the function."""
     return recording_gen(H, persis_info, gen_specs, libE_info)
+
+
+def rset_alloc(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info):
+    """libEnsemble's way with resource sets: give points to idle workers until sim_work
+    says too few sets are free."""
+    from libens.alloc import AllocSupport
+    from libens.resources import InsufficientFreeResources
+
+    support = AllocSupport(W, True, persis_info, libE_info)
+    Work = {}
+    for wid in support.avail_worker_ids():
+        ids = support.take_points(H)
+        if not len(ids):
+            break
+        try:
+            Work[wid] = support.sim_work(wid, H, sim_specs["in"], ids, persis_info.get(wid))
+        except InsufficientFreeResources:
+            break
+    return Work, persis_info

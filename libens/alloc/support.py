@@ -131,8 +131,14 @@ class AllocSupport:
         persis_info: dict | None,
         **libE_info: Any,
     ) -> dict:
-        """A simulation work order for worker ``wid``."""
+        """A simulation work order for worker ``wid``. With resource sets, the sets its
+        points ask for are reserved for it (``rset_team``), or InsufficientFreeResources
+        is raised while too few are free (an allocation function then stops giving work,
+        as with libEnsemble)."""
         rows = libE_info["H_rows"] = as_ids(H_rows)
+        lending = self.libE_info.get("resource_lending")
+        if lending is not None and "rset_team" not in libE_info:
+            libE_info["rset_team"] = list(lending.reserve(lending.sets.needed(H, rows)))
         points = self._points
         if points is not None and len(rows) > 1 and int(rows[0]) in points.chunk_starts:
             libE_info["split_rows"] = True

@@ -3,9 +3,10 @@
 from libens.resources.assign import assign
 from libens.resources.machine import GPU_ENV_VARS, Resources, detect
 from libens.resources.nodes import expand_hostlist, scheduler_nodes
-from libens.resources.sets import ResourceSets
+from libens.resources.sets import InsufficientFreeResources, ResourceSets
 
 __all__ = [
+    "InsufficientFreeResources",
     "GPU_ENV_VARS",
     "ResourceSets",
     "Resources",

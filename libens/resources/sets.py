@@ -26,6 +26,11 @@ from libens.resources.machine import Resources
 Team = tuple[int, ...]  # set ids: group * sets_per_group + slot
 
 
+class InsufficientFreeResources(Exception):
+    """Too few resource sets are free now for a work order (libEnsemble's name):
+    ``AllocSupport.sim_work`` raises it, and an allocation function stops giving work."""
+
+
 class ResourceSets:
     """The job's sets, which of them are free, and what a team of them is."""
 
@@ -153,15 +158,33 @@ class Lending:
         self.gen_sets = gen_sets  # lent to each generator call (gen_num_procs / gen_num_gpus)
         self.teams: dict[int, Team] = {}
         self.blocked = False
+        self.reserved: set[int] = set()  # taken for orders an alloc_f is building
+
+    def reserve(self, need: int) -> Team:
+        """Take a team for an order an allocation function is building (libEnsemble's
+        ``AllocSupport.sim_work``); InsufficientFreeResources while too few are free.
+        The order names it (``rset_team``); what no order names comes back afterwards."""
+        team = None if self.blocked else self.sets.take(need)
+        if team is None:
+            raise InsufficientFreeResources(f"{need} resource set(s) asked, too few free now")
+        self.reserved.update(team)
+        return team
+
+    def unreserve(self) -> None:
+        """The allocation function's orders are sent: give back what none of them named."""
+        self.sets.release(tuple(self.reserved))
+        self.reserved.clear()
 
     def lend(self, wid: int, need: int, chosen: Sequence[int] | None) -> Team | None:
         """Lend worker ``wid`` a team of ``need`` sets (or the sets an allocation function
         ``chosen``); None while the call must wait."""
-        if self.blocked:
+        if self.blocked and chosen is None:
             return None
         if chosen is not None:
             team = tuple(int(r) for r in chosen)
-            if not self.sets.take_exactly(team):
+            if self.reserved.issuperset(team):
+                self.reserved.difference_update(team)
+            elif not self.sets.take_exactly(team):
                 raise ResourceError(
                     f"the allocation function lent worker {wid} resource sets {list(team)}, "
                     "which are not all free; leave rset_team out and the manager picks them"

@@ -11,11 +11,12 @@ import pytest
 import userfuncs as uf
 
 from libens import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs, libE
-from libens.alloc import give_pregenerated_work, only_persistent_gens
+from libens.alloc import WORKER_DTYPE, AllocSupport, give_pregenerated_work, only_persistent_gens
 from libens.errors import ResourceError, SpecError
 from libens.executors import MPIExecutor
 from libens.gens.sampling import uniform_random_sample
-from libens.resources import Resources
+from libens.resources import InsufficientFreeResources, Resources, ResourceSets
+from libens.resources.sets import Lending
 
 APPS = Path(__file__).parents[1] / "executors" / "apps"
 # 4 sets of 2 cores and 1 GPU each
@@ -50,7 +51,7 @@ def run_points(asks: list[int], comms: str = "local", nworkers: int = 3, **kw):
         sim,
         None,
         ExitCriteria(sim_max=len(asks)),
-        alloc_specs=PREGIVEN,
+        alloc_specs=kw.pop("alloc_specs", PREGIVEN),
         libE_specs=libE_specs,
         H0=points(*asks),
         **kw,
@@ -189,3 +190,26 @@ def test_a_failed_simulation_gives_its_sets_back():
     )
     assert flag == 0 and H["sim_ended"].all()
     assert H["sim_failed"].tolist() == [False, True, False, False]
+
+
+def test_an_alloc_f_using_sim_work_gets_teams_or_stops_giving():
+    """A libEnsemble-style alloc_f: sim_work reserves the sets or raises
+    InsufficientFreeResources, and the alloc_f stops there (points keep their order)."""
+    H, flag = run_points([3, 4, 1, 1], alloc_specs=AllocSpecs(alloc_f=uf.rset_alloc))
+    assert flag == 0 and [len(lent(row)) for row in H] == [3, 4, 1, 1]
+    started = H["sim_started_time"]
+    assert started[1] >= H["sim_ended_time"][0] and min(started[2:]) >= started[1]
+    assert_no_set_lent_twice_at_once(H)
+
+
+def test_sim_work_reserves_the_sets_of_its_points_or_raises():
+    book = Lending(ResourceSets(NODE, 4))
+    support = AllocSupport(np.zeros(3, dtype=WORKER_DTYPE), True, {}, {"resource_lending": book})
+    H = points(3, 2)
+    assert support.sim_work(1, H, ["x"], [0], None)["libE_info"]["rset_team"] == [0, 1, 2]
+    with pytest.raises(InsufficientFreeResources):
+        support.sim_work(2, H, ["x"], [1], None)
+    assert book.lend(1, 3, [0, 1, 2]) == (0, 1, 2)  # the order that names them is sent
+    book.reserve(1)
+    book.unreserve()  # reserved for an order that was not sent: free again
+    assert book.sets.take(1) == (3,)
