@@ -7,8 +7,10 @@ import time
 
 import numpy as np
 
+from libens.alloc import AllocSupport
 from libens.gens import PersistentSupport
 from libens.messages import EVAL_GEN_TAG, FINISHED_PERSISTENT_GEN_TAG, PERSIS_STOP, STOP_TAG
+from libens.resources import InsufficientFreeResources
 from libens.specs import input_fields, output_data, persistent_input_fields
 
 LB, UB = np.array([-3.0, -2.0]), np.array([3.0, 2.0])
@@ -325,9 +327,6 @@ def declared_recording_gen(H, persis_info, gen_specs, libE_info):
 def rset_alloc(W, H, sim_specs, gen_specs, alloc_specs, persis_info, libE_info):
     """libEnsemble's way with resource sets: give points to idle workers until sim_work
     says too few sets are free."""
-    from libens.alloc import AllocSupport
-    from libens.resources import InsufficientFreeResources
-
     support = AllocSupport(W, True, persis_info, libE_info)
     Work = {}
     for wid in support.avail_worker_ids():
