@@ -32,5 +32,6 @@ if __name__ == "__main__":
         libE_specs,
     )
     if is_manager:
-        i = np.argmin(H["f"])
-        print(f"{H['sim_ended'].sum()} points; best f = {H['f'][i]:.4g} at {H['x'][i]}")
+        done = H[H["sim_ended"]]  # H also holds generated points not evaluated
+        i = np.argmin(done["f"])
+        print(f"{len(done)} points; best f = {done['f'][i]:.4g} at {done['x'][i]}")

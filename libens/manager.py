@@ -45,6 +45,7 @@ from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
 
 if TYPE_CHECKING:
     from libens.executors import Executor
+    from libens.progress import Progress
     from libens.resources import Resources
     from libens.resources.sets import Lending
     from libens.store import RunStore
@@ -89,6 +90,7 @@ class Manager:
         "_lending",
         "_next_save",
         "_policy",
+        "_progress",
         "_running",
         "_safe_mode",
         "_save_every",
@@ -181,6 +183,9 @@ class Manager:
             "gen": specs.libE.save_every_k_gens,
         }
         self._next_save = dict(self._save_every)
+        self._progress = _progress(
+            specs.libE, self._sim_limit, self._objective(), self.sim_ended_offset
+        )
 
     @property
     def W(self) -> np.ndarray:
@@ -215,6 +220,8 @@ class Manager:
         except BaseException:
             self._abort()
             raise
+        if self._progress is not None:
+            self._progress.tick(self.hist.sim_ended_count, len(self.hist.errors), final=True)
         H = self.hist.H  # a view: no second copy of a large history
         self.outputs.save_final(H, self.persis_info, aborted=False)
         self.outputs.close()
@@ -272,6 +279,8 @@ class Manager:
             self._handle(wid, msg)
         if self._interrupted:
             raise KeyboardInterrupt
+        if self._progress is not None:
+            self._progress.tick(self.hist.sim_ended_count, len(self.hist.errors))
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         """Ctrl-C: stop at once while waiting, else after the event being handled, so the
@@ -351,6 +360,8 @@ class Manager:
         self._maybe_save("gen", self.hist.n - self.hist.offset)
 
     def _after_sims_ended(self, ids: np.ndarray) -> None:
+        if self._progress is not None:
+            self._progress.ended(self.hist.H, ids)
         ex = self.specs.exit
         if ex.cost_max is not None and ex.cost_field in self.hist.dtype.names:
             costs = self.hist.H[ex.cost_field][ids]
@@ -740,6 +751,17 @@ def _check_protected(before: dict[str, np.ndarray], H: np.ndarray, alloc_f: Call
             f"reserved history fields {changed} (found by safe_mode); policies must "
             "leave H unchanged and return work orders instead"
         )
+
+
+def _progress(
+    libE: LibeSpecs, total: int | None, objective: str | None, done_before: int
+) -> Progress | None:
+    """The progress line's keeper, when ``progress_interval`` asks for one."""
+    if libE.progress_interval is None:
+        return None
+    from libens.progress import Progress
+
+    return Progress(libE.progress_interval, total, objective, done_before)
 
 
 def _resource_lending(specs: RunSpecs) -> Lending | None:

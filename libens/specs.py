@@ -276,6 +276,7 @@ class LibeSpecs(_Spec):
     final_gen_send: bool = False
     safe_mode: bool = False
     disable_log_files: bool = False
+    progress_interval: float | None = Field(None, gt=0)  # s between progress lines on stderr
     use_persis_return_gen: bool = False
     use_persis_return_sim: bool = False
     worker_timeout: float = Field(5.0, gt=0)

@@ -56,6 +56,13 @@ def parse_args(
         default=None,
         choices=["fork", "spawn", "forkserver"],
     )
+    p.add_argument(
+        "--progress",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="print a progress line every SECONDS (LibeSpecs.progress_interval)",
+    )
     args, misc = p.parse_known_args(argv)
     comms = args.comms
     if comms is None:
@@ -81,6 +88,8 @@ def parse_args(
         specs["port"] = args.port
     if args.start_method:
         specs["start_method"] = args.start_method
+    if args.progress is not None:
+        specs["progress_interval"] = args.progress
     return nworkers, is_manager, specs, {"extra": misc}
 
 
