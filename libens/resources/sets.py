@@ -93,7 +93,8 @@ class ResourceSets:
 
     def take(self, k: int) -> Team | None:
         """A team of ``k`` free sets, or None while too few are free. A request that can
-        never be met is a ResourceError that says what fits."""
+        never be met is a ResourceError that says what fits. Costs O(nodes log nodes):
+        small next to a calculation that needs a share of the job's nodes."""
         self.check(k)
         if k == 0:
             return ()
