@@ -63,6 +63,7 @@ class Ensemble:
     gen_specs = _SpecAttribute(GenSpecs, none_is_default=False)
     exit_criteria = _SpecAttribute(ExitCriteria)
     alloc_specs = _SpecAttribute(AllocSpecs)
+    _libE_specs: LibeSpecs  # behind the libE_specs property
 
     def __init__(
         self,
@@ -102,6 +103,12 @@ class Ensemble:
         """The run's workers: from the command line or MPI, else ``LibeSpecs.nworkers``,
         else one per core (what ``run`` starts)."""
         return self._nworkers or _nworkers(self._libE_specs, None)
+
+    @nworkers.setter
+    def nworkers(self, value: int) -> None:
+        """Set the number of workers (also ``libE_specs.nworkers``), as libEnsemble does."""
+        self._nworkers = value
+        self._libE_specs = self._libE_specs.model_copy(update={"nworkers": value})
 
     @property
     def libE_specs(self) -> LibeSpecs:

@@ -135,3 +135,9 @@ def test_nworkers_follows_the_specs_when_the_command_line_is_not_read():
     ens = Ensemble()
     ens.libE_specs = {"comms": "threads", "nworkers": 3}
     assert ens.nworkers == 3 and sorted(ens.add_random_streams()) == [0, 1, 2, 3]
+
+
+def test_nworkers_can_be_set_as_in_libensemble():
+    ens = Ensemble(libE_specs={"comms": "threads"})
+    ens.nworkers = 2
+    assert ens.nworkers == 2 and ens.libE_specs.nworkers == 2
