@@ -775,7 +775,7 @@ def _resource_lending(specs: RunSpecs) -> Lending | None:
 
     libE = specs.libE
     sets = ResourceSets(libE.resources or detect(), num)
-    return Lending(sets, sets.sets_for(libE.gen_num_procs, libE.gen_num_gpus, "LibeSpecs has"))
+    return Lending(sets, sets.sets_for(libE.gen_num_procs, libE.gen_num_gpus, "LibeSpecs.gen_"))
 
 
 def _share_resources(specs: RunSpecs, worker_ids: list[int]) -> dict[int, Resources]:

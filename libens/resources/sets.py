@@ -67,13 +67,14 @@ class ResourceSets:
             return int(H["resource_sets"][ids].max())
         procs = int(H["num_procs"][ids].max()) if "num_procs" in names else 0
         gpus = int(H["num_gpus"][ids].max()) if "num_gpus" in names else 0
-        return max(1, self.sets_for(procs, gpus, "a point asks for"))
+        return max(1, self.sets_for(procs, gpus, "a point asks for "))
 
     def sets_for(self, procs: int, gpus: int, who: str) -> int:
-        """Sets that hold ``procs`` processes (a core each) and ``gpus`` GPUs."""
+        """Sets that hold ``procs`` processes (a core each) and ``gpus`` GPUs; ``who``
+        starts the error's ``num_gpus=...`` (a field name's prefix, or words)."""
         if gpus and not self.gpus_per_set:
             raise ResourceError(
-                f"{who} num_gpus={gpus}, but the {self.num_sets} resource sets have no "
+                f"{who}num_gpus={gpus}, but the {self.num_sets} resource sets have no "
                 f"GPUs (the job has {len(self.resources.gpu_ids)}); give fewer "
                 "LibeSpecs.num_resource_sets, or set LibeSpecs.resources with gpu_ids"
             )

@@ -26,15 +26,9 @@ PREGIVEN = AllocSpecs(alloc_f=give_pregenerated_work)
 
 
 def specs(comms: str, nworkers: int, **kw) -> LibeSpecs:
-    return LibeSpecs(
-        comms=comms,
-        nworkers=nworkers,
-        num_resource_sets=4,
-        resources=NODE,
-        disable_log_files=True,
-        save_H_on_completion=False,
-        **kw,
-    )
+    """4 sets of NODE, quiet; ``kw`` adds or replaces fields."""
+    fields = {"num_resource_sets": 4, "resources": NODE, "disable_log_files": True}
+    return LibeSpecs(comms=comms, nworkers=nworkers, save_H_on_completion=False, **fields | kw)
 
 
 def points(*asks: int) -> np.ndarray:
@@ -162,9 +156,7 @@ def test_a_lost_worker_gives_its_sets_back(tmp_path):
         outputs=[("f", float)],
         user={"marker": str(tmp_path / "died")},
     )
-    one_set = specs("local", 3, on_worker_lost="requeue").model_copy(
-        update={"num_resource_sets": 1}
-    )
+    one_set = specs("local", 3, on_worker_lost="requeue", num_resource_sets=1)
     H, _, flag = libE(
         sim,
         None,
@@ -182,9 +174,7 @@ def test_a_failed_simulation_gives_its_sets_back():
     H0 = points(1, 1, 1, 1)
     H0["x"][1] = [2.0, 0.0]  # flaky_sim raises for x[0] > 1
     sim = SimSpecs(sim_f=uf.flaky_sim, inputs=["x"], outputs=[("f", float)])
-    one_set = specs("local", 2, on_sim_error="continue").model_copy(
-        update={"num_resource_sets": 1}
-    )
+    one_set = specs("local", 2, on_sim_error="continue", num_resource_sets=1)
     H, _, flag = libE(
         sim, None, ExitCriteria(sim_max=4), alloc_specs=PREGIVEN, libE_specs=one_set, H0=H0
     )
@@ -213,3 +203,10 @@ def test_sim_work_reserves_the_sets_of_its_points_or_raises():
     book.reserve(1)
     book.unreserve()  # reserved for an order that was not sent: free again
     assert book.sets.take(1) == (3,)
+
+
+def test_generator_gpus_the_job_lacks_stop_the_run_before_it_starts(tmp_path):
+    cpu_only = Resources(nodes=("n0",), cores_per_node=8, local=True)
+    with pytest.raises(ResourceError, match="LibeSpecs.gen_num_gpus=2, but the 4 resource"):
+        run_points([1], libE_specs={"gen_num_gpus": 2, "resources": cpu_only})
+    assert not list(tmp_path.iterdir())  # nothing ran, nothing written
