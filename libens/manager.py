@@ -353,7 +353,7 @@ class Manager:
         return self._running.pop(wid, None)
 
     def _add_points(self, wid: int, rows: np.ndarray) -> None:
-        gen_started = self.workers.gen_started_col[self.workers.slot[wid]]
+        gen_started = self.workers.gen_started.get(wid, 0.0)
         ids = self.hist.append_generated(rows, wid, time.time(), gen_started)
         if self.store is not None:
             self.store.generated(self.hist.H, ids)
@@ -622,7 +622,7 @@ class Manager:
         else:
             if len(ids):
                 hist.mark_informed(ids, now)
-            workers.gen_started_col[workers.slot[wid]] = now
+            workers.gen_started[wid] = now
         workers.set_active(wid, tag)
         if persistent:
             workers.set_persistent(wid, tag, active_recv)

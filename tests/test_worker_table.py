@@ -78,3 +78,20 @@ def test_idle_worker_queries_agree_with_a_scan_of_the_worker_array():
         scan = AllocSupport(table.W)  # no worker table given: it masks W
         for q in queries:
             assert table.avail(*q) == scan.avail_worker_ids(*q), f"step {step}, query {q}"
+
+
+def test_the_worker_array_shows_the_tables_when_read():
+    table = WorkerTable([1, 2, 3])
+    W = table.W
+    table.set_persistent(1, EVAL_GEN_TAG, active_recv=True)
+    table.set_active(1, EVAL_GEN_TAG)
+    table.set_active(2, EVAL_SIM_TAG)
+    table.gen_started[1] = 5.0
+    table.remove(3)
+    assert table.W is W  # the same array for an alloc_f to keep, brought up to date
+    assert W["active"].tolist() == [EVAL_GEN_TAG, EVAL_SIM_TAG, -1]
+    assert W["persis_state"].tolist() == [EVAL_GEN_TAG, 0, 0]
+    assert W["active_recv"].tolist() == [True, False, False]
+    assert W["gen_started_time"].tolist() == [5.0, 0.0, 0.0]
+    table.add(4)
+    assert table.W["worker_id"].tolist() == [1, 2, 3, 4] and table.W["active"][3] == 0

@@ -25,7 +25,7 @@ class WorkerTable:
     """The state of every worker. Only the manager changes it, through the setters."""
 
     __slots__ = (
-        "W",
+        "_W",
         "slot",
         "active",
         "persis",
@@ -39,10 +39,7 @@ class WorkerTable:
         "gen_ok",
         "zrw",
         "busy",
-        "_active_col",
-        "_persis_col",
-        "_recv_col",
-        "gen_started_col",
+        "gen_started",
     )
 
     def __init__(
@@ -53,11 +50,10 @@ class WorkerTable:
     ) -> None:
         ids = sorted(worker_ids)
         gen_set, zrw_set = set(gen_workers), set(zero_resource_workers)
-        self.W = np.zeros(len(ids), dtype=WORKER_DTYPE)
-        self.W["worker_id"] = ids
-        self.W["gen_worker"] = [w in gen_set for w in ids] if gen_set else True
-        self.W["zero_resource_worker"] = [w in zrw_set for w in ids]
-        self._columns()
+        self._W = np.zeros(len(ids), dtype=WORKER_DTYPE)
+        self._W["worker_id"] = ids
+        self._W["gen_worker"] = [w in gen_set for w in ids] if gen_set else True
+        self._W["zero_resource_worker"] = [w in zrw_set for w in ids]
         self.slot = {w: i for i, w in enumerate(ids)}
         self.active = dict.fromkeys(ids, 0)
         self.persis = dict.fromkeys(ids, 0)
@@ -72,14 +68,20 @@ class WorkerTable:
         self.gen_ok = gen_set & set(ids) if gen_set else None
         self.zrw = zrw_set & set(ids)
         self.busy = 0
+        self.gen_started: dict[int, float] = {}  # when each worker's last gen work was sent
 
-    def _columns(self) -> None:
-        """Views of the W columns the setters write (a field lookup costs more than the write)."""
-        W = self.W
-        self._active_col = W["active"]
-        self._persis_col = W["persis_state"]
-        self._recv_col = W["active_recv"]
-        self.gen_started_col = W["gen_started_time"]
+    @property
+    def W(self) -> np.ndarray:
+        """libEnsemble's worker array (the same array on every read, until a worker
+        joins), brought up to date from the tables when read: the setters keep only the
+        tables, as NumPy field writes on every event cost 1% of a run."""
+        W = self._W
+        ids = W["worker_id"].tolist()
+        W["active"] = [self.active.get(w, -1) for w in ids]
+        W["persis_state"] = [self.persis.get(w, 0) for w in ids]
+        W["active_recv"] = [self.recv.get(w, False) for w in ids]
+        W["gen_started_time"] = [self.gen_started.get(w, 0.0) for w in ids]
+        return W
 
     def set_active(self, wid: int, tag: int) -> None:
         """``tag`` 0 marks the worker idle; EVAL_SIM_TAG/EVAL_GEN_TAG busy with that work."""
@@ -88,7 +90,6 @@ class WorkerTable:
         if was == tag:
             return
         active[wid] = tag
-        self._active_col[self.slot[wid]] = tag
         counts = self.active_count  # as _recount does, inline: this runs on every event
         if was:
             counts[was] -= 1
@@ -115,19 +116,15 @@ class WorkerTable:
         self.persis[wid] = tag
         self.recv_count += recv - self.recv[wid]
         self.recv[wid] = recv
-        i = self.slot[wid]
-        self._persis_col[i] = tag
-        self._recv_col[i] = recv
 
     def add(self, wid: int, gen_ok: bool = False) -> None:
         """A worker that joined a running pool; it may run generators only if ``gen_ok``
         (or if no ``gen_workers`` restriction exists)."""
-        row = np.zeros(1, dtype=self.W.dtype)
+        row = np.zeros(1, dtype=self._W.dtype)
         row["worker_id"] = wid
         row["gen_worker"] = gen_ok or self.gen_ok is None
-        self.W = np.concatenate([self.W, row])
-        self._columns()
-        self.slot[wid] = len(self.W) - 1
+        self._W = np.concatenate([self._W, row])
+        self.slot[wid] = len(self._W) - 1
         self.active[wid] = 0
         self.persis[wid] = 0
         self.recv[wid] = False
