@@ -47,9 +47,9 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _resources(args: argparse.Namespace) -> int:
-    from libens.resources import ResourceSets, assign, detect
+    from libens.resources import ResourceSets, assign, dedicated, detect
 
-    job = detect()
+    job = dedicated(detect()) if args.dedicated else detect()
     print(f"job: {job.summary()}")
     if args.sets:
         sets = ResourceSets(job, args.sets)
@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     res.add_argument("--workers", type=int, default=0, help="show each worker's share")
     res.add_argument("--sets", type=int, default=0, help="show LibeSpecs.num_resource_sets")
     res.add_argument("--zero-resource-workers", type=int, nargs="*", default=[], metavar="WID")
+    res.add_argument(
+        "--dedicated", action="store_true", help="leave this node out (dedicated_mode)"
+    )
     res.set_defaults(func=_resources)
 
     sub.add_parser(

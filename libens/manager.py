@@ -770,11 +770,11 @@ def _resource_lending(specs: RunSpecs) -> Lending | None:
     num = specs.libE.num_resource_sets
     if num is None:
         return None
-    from libens.resources import ResourceSets, detect
+    from libens.resources import ResourceSets
     from libens.resources.sets import Lending
 
     libE = specs.libE
-    sets = ResourceSets(libE.resources or detect(), num)
+    sets = ResourceSets(_job_resources(libE), num)
     return Lending(sets, sets.sets_for(libE.gen_num_procs, libE.gen_num_gpus, "LibeSpecs.gen_"))
 
 
@@ -783,10 +783,19 @@ def _share_resources(specs: RunSpecs, worker_ids: list[int]) -> dict[int, Resour
     (never for the generator on the manager, worker 0)."""
     if specs.executor is None:
         return {}
-    from libens.resources import assign, detect  # reads the machine: only runs that launch
+    from libens.resources import assign  # reads the machine: only runs that launch
 
     zero = [0, *specs.libE.zero_resource_workers]
-    return assign(specs.libE.resources or detect(), worker_ids, zero)
+    return assign(_job_resources(specs.libE), worker_ids, zero)
+
+
+def _job_resources(libE: LibeSpecs) -> Resources:
+    """The resources applications may use: given or detected, less this node in
+    ``dedicated_mode``."""
+    from libens.resources import dedicated, detect
+
+    job = libE.resources or detect()
+    return dedicated(job) if libE.dedicated_mode else job
 
 
 def _calc_dir_layouts(libE: LibeSpecs) -> dict[int, CalcDirLayout]:

@@ -255,6 +255,7 @@ class LibeSpecs(_Spec):
     num_resource_sets: int | None = Field(None, ge=1)  # lend sets per simulation (resources.sets)
     gen_num_procs: int = Field(0, ge=0)  # with num_resource_sets: sets lent to generator calls
     gen_num_gpus: int = Field(0, ge=0)
+    dedicated_mode: bool = False  # launch nothing on the node the ensemble runs on
     start_method: Literal["fork", "spawn", "forkserver"] | None = None
     threads_on_one_cpu: bool = True
     threads_tiny_on_manager: bool = True

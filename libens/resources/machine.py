@@ -6,7 +6,7 @@ import os
 import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psutil
@@ -49,6 +49,21 @@ class Resources:
             raise ResourceError(
                 f"Resources.cores_per_node is {self.cores_per_node}; give 1 or more"
             )
+
+
+def dedicated(resources: Resources, host: str | None = None) -> Resources:
+    """The job without the node this process runs on (``LibeSpecs.dedicated_mode``: the
+    manager's and workers' node launches nothing); unchanged if that node is not the
+    job's (the run started on a login node)."""
+    host = (host or socket.gethostname()).split(".")[0]
+    kept = tuple(n for n in resources.nodes if n.split(".")[0] != host)
+    if not kept:
+        raise ResourceError(
+            f"LibeSpecs.dedicated_mode=True leaves no node to launch on: the job's only "
+            f"node(s) {', '.join(resources.nodes)} run(s) the ensemble; ask for more "
+            "nodes, or set dedicated_mode=False"
+        )
+    return replace(resources, nodes=kept) if len(kept) < len(resources.nodes) else resources
 
 
 def detect(env: Mapping[str, str] | None = None, dev: Path = Path("/dev")) -> Resources:

@@ -4,6 +4,7 @@ copy, on its share of the resources, and the manager's kills reach the applicati
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +147,23 @@ def test_workers_launch_on_their_own_nodes():
     done = H[H["sim_ended"]]
     by_worker = {int(w): set(done["hosts"][done["sim_worker"] == w]) for w in (1, 2)}
     assert by_worker == {1: {"n1,n2"}, 2: {"n3,n4"}}
+
+
+def test_dedicated_mode_launches_nothing_on_the_ensembles_node():
+    exctr = MPIExecutor(mpi_runner="mpich", runner_path="mpiexec")
+    exctr.register_app("/apps/sim", calc_type="sim")
+    sim = SimSpecs(sim_f=uf.hosts_sim, inputs=["x"], outputs=[("hosts", "U20")])
+    job = Resources(nodes=(socket.gethostname(), "n2", "n3"), cores_per_node=8)
+    H, _, _ = libE(
+        sim,
+        GEN,
+        ExitCriteria(sim_max=8),
+        libE_specs=quiet("local", resources=job, dedicated_mode=True),
+        executor=exctr,
+    )
+    done = H[H["sim_ended"]]
+    by_worker = {int(w): set(done["hosts"][done["sim_worker"] == w]) for w in (1, 2)}
+    assert by_worker == {1: {"n2"}, 2: {"n3"}}
 
 
 def test_wrong_executor_or_resources_are_named():

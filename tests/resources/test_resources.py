@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from libens.cli import main
 from libens.errors import ResourceError
-from libens.resources import Resources, assign, detect, expand_hostlist, scheduler_nodes
+from libens.resources import (
+    Resources,
+    assign,
+    dedicated,
+    detect,
+    expand_hostlist,
+    scheduler_nodes,
+)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +109,17 @@ def test_resources_command_shows_the_job_its_sets_and_the_shares(monkeypatch, ca
         "GPUs 0,1,2,3 (CUDA_VISIBLE_DEVICES)"
     )
     assert lines[4].startswith("worker 3: 1 node(s) (nid002)")
+
+
+def test_dedicated_mode_leaves_out_the_ensembles_node():
+    job = Resources(nodes=("a", "b", "c"), cores_per_node=4)
+    assert dedicated(job, "a.cluster.org").nodes == ("b", "c")
+    assert dedicated(job, "login1") is job  # the run started off the job's nodes
+    with pytest.raises(ResourceError, match="dedicated_mode=True leaves no node"):
+        dedicated(Resources(nodes=("a",), cores_per_node=4), "a")
+
+
+def test_resources_command_in_dedicated_mode_leaves_this_node_out(monkeypatch, capsys):
+    monkeypatch.setenv("SLURM_JOB_NODELIST", f"{socket.gethostname()},n2")
+    assert main(["resources", "--dedicated"]) == 0
+    assert capsys.readouterr().out.startswith("job: 1 node(s) (n2), ")
