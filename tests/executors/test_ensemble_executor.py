@@ -132,38 +132,29 @@ def test_timed_out_simulation_stops_its_application(tmp_path):
     assert len(pids) >= 4 and all(gone(p) for p in pids)
 
 
-def test_workers_launch_on_their_own_nodes():
+@pytest.mark.parametrize(
+    "nodes, dedicated_mode, shares",
+    [
+        (("n1", "n2", "n3", "n4"), False, {1: {"n1,n2"}, 2: {"n3,n4"}}),
+        # dedicated_mode: nothing launched on the node the ensemble runs on
+        ((socket.gethostname(), "n2", "n3"), True, {1: {"n2"}, 2: {"n3"}}),
+    ],
+)
+def test_workers_launch_on_their_own_nodes(nodes, dedicated_mode, shares):
     exctr = MPIExecutor(mpi_runner="mpich", runner_path="mpiexec")
     exctr.register_app("/apps/sim", calc_type="sim")
     sim = SimSpecs(sim_f=uf.hosts_sim, inputs=["x"], outputs=[("hosts", "U20")])
-    job = Resources(nodes=("n1", "n2", "n3", "n4"), cores_per_node=8)
+    job = Resources(nodes=nodes, cores_per_node=8)
     H, _, _ = libE(
         sim,
         GEN,
         ExitCriteria(sim_max=12),
-        libE_specs=quiet("local", resources=job),
+        libE_specs=quiet("local", resources=job, dedicated_mode=dedicated_mode),
         executor=exctr,
     )
     done = H[H["sim_ended"]]
     by_worker = {int(w): set(done["hosts"][done["sim_worker"] == w]) for w in (1, 2)}
-    assert by_worker == {1: {"n1,n2"}, 2: {"n3,n4"}}
-
-
-def test_dedicated_mode_launches_nothing_on_the_ensembles_node():
-    exctr = MPIExecutor(mpi_runner="mpich", runner_path="mpiexec")
-    exctr.register_app("/apps/sim", calc_type="sim")
-    sim = SimSpecs(sim_f=uf.hosts_sim, inputs=["x"], outputs=[("hosts", "U20")])
-    job = Resources(nodes=(socket.gethostname(), "n2", "n3"), cores_per_node=8)
-    H, _, _ = libE(
-        sim,
-        GEN,
-        ExitCriteria(sim_max=8),
-        libE_specs=quiet("local", resources=job, dedicated_mode=True),
-        executor=exctr,
-    )
-    done = H[H["sim_ended"]]
-    by_worker = {int(w): set(done["hosts"][done["sim_worker"] == w]) for w in (1, 2)}
-    assert by_worker == {1: {"n2"}, 2: {"n3"}}
+    assert by_worker == shares
 
 
 def test_wrong_executor_or_resources_are_named():
