@@ -20,10 +20,11 @@ import numpy as np
 
 from libens.alloc.orders import DirectOrders
 from libens.alloc.policies import Core, PolicyRun, core_of
+from libens.alloc.safe import check_protected, protected_copy
 from libens.alloc.workers import WorkerTable
 from libens.comms.base import PeerJoined, PeerLost, WorkerPool
 from libens.errors import ChannelClosed, GeneratorError, LibensError, RemoteTraceback, WorkerError
-from libens.history import RESERVED_NAMES, History, as_ids
+from libens.history import History, as_ids
 from libens.messages import (
     CALC_TYPE_NAMES,
     EVAL_GEN_TAG,
@@ -41,11 +42,11 @@ from libens.messages import (
     WorkerSetup,
 )
 from libens.outputs import OutputFiles
+from libens.progress import Progress
 from libens.specs import AllocSpecs, ExitCriteria, GenSpecs, LibeSpecs, SimSpecs
 
 if TYPE_CHECKING:
     from libens.executors import Executor
-    from libens.progress import Progress
     from libens.resources import Resources
     from libens.resources.sets import Lending
     from libens.store import RunStore
@@ -153,8 +154,8 @@ class Manager:
         )
         # each worker's share of the resources, for its copy of the executor; or, with
         # resource sets, the sets each simulation is lent (and the teams out, by worker)
-        self._lending = self._alloc_libE_info["resource_lending"] = _resource_lending(specs)
-        self._worker_resources = {} if self._lending else _share_resources(specs, pool.worker_ids)
+        self._lending, self._worker_resources = _resource_use(specs, pool.worker_ids)
+        self._alloc_libE_info["resource_lending"] = self._lending
         self._calc_dirs = _calc_dir_layouts(specs.libE)
         self._sim_call_time: float | None = None
         self._running: dict[int, np.ndarray] = {}
@@ -183,8 +184,8 @@ class Manager:
             "gen": specs.libE.save_every_k_gens,
         }
         self._next_save = dict(self._save_every)
-        self._progress = _progress(
-            specs.libE, self._sim_limit, self._objective(), self.sim_ended_offset
+        self._progress = Progress.of(
+            specs.libE.progress_interval, self._sim_limit, self._objective(), self.sim_ended_offset
         )
 
     @property
@@ -533,7 +534,7 @@ class Manager:
             return bool(flag)
         H = self.hist.H
         specs = self.specs
-        guard = _protected_copy(H) if self._safe_mode else None
+        guard = protected_copy(H) if self._safe_mode else None
         out = specs.alloc_f(
             self.workers.W,
             H,
@@ -544,7 +545,7 @@ class Manager:
             self._alloc_info(),
         )
         if guard is not None:
-            _check_protected(guard, H, specs.alloc_f)
+            check_protected(guard, H, specs.alloc_f)
         if not isinstance(out, tuple) or len(out) not in (2, 3) or not isinstance(out[0], dict):
             raise LibensError(
                 f"allocation function {getattr(self.specs.alloc_f, '__name__', '?')} must return "
@@ -738,64 +739,17 @@ class Manager:
                 self.outputs.close()
 
 
-def _protected_copy(H: np.ndarray) -> dict[str, np.ndarray]:
-    """safe_mode: a copy of the reserved fields, to check the policy left them alone."""
-    return {f: H[f].copy() for f in RESERVED_NAMES}
+def _resource_use(
+    specs: RunSpecs, worker_ids: list[int]
+) -> tuple[Lending | None, dict[int, Resources]]:
+    """The book of resource sets (``num_resource_sets``), else each worker's share when
+    there is an executor to use it; the machine is read only for runs that need either."""
+    if specs.libE.num_resource_sets is None and specs.executor is None:
+        return None, {}
+    from libens.resources.run import lending, worker_shares
 
-
-def _check_protected(before: dict[str, np.ndarray], H: np.ndarray, alloc_f: Callable) -> None:
-    changed = [f for f, v in before.items() if not np.array_equal(v, H[f])]
-    if changed:
-        raise LibensError(
-            f"allocation function {getattr(alloc_f, '__name__', alloc_f)} modified "
-            f"reserved history fields {changed} (found by safe_mode); policies must "
-            "leave H unchanged and return work orders instead"
-        )
-
-
-def _progress(
-    libE: LibeSpecs, total: int | None, objective: str | None, done_before: int
-) -> Progress | None:
-    """The progress line's keeper, when ``progress_interval`` asks for one."""
-    if libE.progress_interval is None:
-        return None
-    from libens.progress import Progress
-
-    return Progress(libE.progress_interval, total, objective, done_before)
-
-
-def _resource_lending(specs: RunSpecs) -> Lending | None:
-    """The book of the job's resource sets, when simulations are lent them
-    (``num_resource_sets``)."""
-    num = specs.libE.num_resource_sets
-    if num is None:
-        return None
-    from libens.resources import ResourceSets
-    from libens.resources.sets import Lending
-
-    libE = specs.libE
-    sets = ResourceSets(_job_resources(libE), num)
-    return Lending(sets, sets.sets_for(libE.gen_num_procs, libE.gen_num_gpus, "LibeSpecs.gen_"))
-
-
-def _share_resources(specs: RunSpecs, worker_ids: list[int]) -> dict[int, Resources]:
-    """Each worker's share of the job's resources, when there is an executor to use them
-    (never for the generator on the manager, worker 0)."""
-    if specs.executor is None:
-        return {}
-    from libens.resources import assign  # reads the machine: only runs that launch
-
-    zero = [0, *specs.libE.zero_resource_workers]
-    return assign(_job_resources(specs.libE), worker_ids, zero)
-
-
-def _job_resources(libE: LibeSpecs) -> Resources:
-    """The resources applications may use: given or detected, less this node in
-    ``dedicated_mode``."""
-    from libens.resources import dedicated, detect
-
-    job = libE.resources or detect()
-    return dedicated(job) if libE.dedicated_mode else job
+    book = lending(specs.libE)
+    return book, {} if book is not None else worker_shares(specs.libE, worker_ids)
 
 
 def _calc_dir_layouts(libE: LibeSpecs) -> dict[int, CalcDirLayout]:

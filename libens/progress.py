@@ -33,6 +33,14 @@ class Progress:
         self.best: float = math.inf
         self.best_id = -1
 
+    @classmethod
+    def of(
+        cls, interval: float | None, total: int | None, objective: str | None, done_before: int
+    ) -> Progress | None:
+        """A keeper for a run whose ``LibeSpecs.progress_interval`` is ``interval`` (None:
+        no progress line)."""
+        return None if interval is None else cls(interval, total, objective, done_before)
+
     def ended(self, H: np.ndarray, ids: np.ndarray) -> None:
         """Results for points ``ids`` were recorded: keep the lowest objective."""
         if self.objective is None or not len(ids):
